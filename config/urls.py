@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns  # noqa: F401  (kept for later locale-prefixed pages)
+from django.urls import include, path
+
+from crm.api import api
+from crm.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz_view, name="healthz"),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("crm.access.urls")),
+    path("audit/", include("crm.audit.urls")),
+    path("", include("crm.core.urls")),
+]
+
+if settings.DEBUG:  # pragma: no cover
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

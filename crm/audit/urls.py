@@ -1,0 +1,7 @@
+from django.urls import path
+
+from crm.audit import views
+
+urlpatterns = [
+    path("", views.audit_list_view, name="audit_list"),
+]
