@@ -38,6 +38,10 @@ INSTALLED_APPS = [
     "crm.access",
     "crm.audit",
     "crm.scheduler",
+    "crm.customfields",
+    "crm.timeline",
+    "crm.search",
+    "crm.customers",
 ]
 
 MIDDLEWARE = [

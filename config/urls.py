@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("crm.access.urls")),
     path("audit/", include("crm.audit.urls")),
+    path("", include("crm.customers.urls")),
     path("", include("crm.core.urls")),
 ]
 

@@ -33,6 +33,7 @@ class Entity:
     owner_field: str | None = "owner"
     fields: tuple[FieldSpec, ...] = ()
     # Optional extra rows a user sees beyond their scope (collaborators, shares, pool...).
+    # Use subqueries (pk__in=...), not joins, so the visible queryset never needs DISTINCT.
     extra_visible: Callable[[Any], Q] | None = None
     # Listed in the recycle bin (the model is a SoftDeleteModel).
     soft_delete: bool = False

@@ -75,3 +75,21 @@ class DomainModel(TimeStampedModel, VersionedModel, SoftDeleteModel):
 
     class Meta:
         abstract = True
+
+
+class SystemSetting(models.Model):
+    """Administrator configuration as key → JSON value (levels, pool rules, completeness...).
+
+    Read through crm.core.config.setting_get; written only by setting_set, which audits.
+    """
+
+    key = models.CharField(_("键"), max_length=100, unique=True)
+    value = models.JSONField(_("值"), default=dict)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+
+    class Meta:
+        verbose_name = _("系统设置")
+
+    def __str__(self) -> str:
+        return self.key

@@ -44,7 +44,15 @@ def _deleted_visible(actor: Any, entity: Entity) -> Any:
     grant = grant_for(actor, entity.key)
     if "delete" not in grant.actions:
         return qs.none()
-    q = scope_q(actor, entity, grant.edit_scope, include_reports=grant.edit_scope != "own")
+    # The same rows the actor could delete (the delete scope), never shares or pools.
+    reach = grant.scope_for("delete")
+    q = scope_q(
+        actor,
+        entity,
+        reach,
+        include_reports=reach not in ("none", "own"),
+        include_extra=False,
+    )
     return qs if q is None else qs.filter(q)
 
 
@@ -92,6 +100,9 @@ def record_restore(*, actor: Any, entity_key: str, pk: Any) -> Any:
     obj.deleted_by = None
     obj.version += 1
     audit_record(action="restore", actor=actor, obj=obj)
+    hook = entity_get(entity_key).extra.get("after_restore")
+    if hook is not None:
+        hook(obj, actor)
     return obj
 
 
@@ -101,7 +112,7 @@ def record_purge(*, actor: Any, entity_key: str, pk: Any, confirm: str) -> None:
     if not is_admin(actor):
         raise PermissionDenied(_("只有系统管理员可以彻底删除"))
     obj = _trash_get(actor, entity_key, pk)
-    if confirm != str(obj):
+    if (confirm or "").strip() != str(obj).strip():
         raise ValidationFailed(_("请输入记录名称以确认彻底删除"), field="confirm")
     audit_record(action="purge", actor=actor, obj=obj, changes={"repr": str(obj)})
     type(obj).all_objects.filter(pk=obj.pk).delete()
