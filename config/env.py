@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -41,29 +44,58 @@ def data_dir() -> Path:
 
 
 def is_production() -> bool:
-    return env_str("CRM_ENV", "embedded").lower() == "production"
+    return env_str("CRM_ENV", "embedded").strip().lower() == "production"
 
 
-def kept_secret(name: str, filename: str, generate: callable) -> str:  # type: ignore[valid-type]
+def kept_secret(name: str, filename: str, generate: Callable[[], str]) -> str:
     """A secret from the environment; in embedded mode generated once and kept in the data dir.
 
     In production a missing secret is a start-up error: silently generating one there would
     log everyone out on every deploy and make encrypted fields unreadable on another host.
     """
-    value = env_str(name)
+    value = env_str(name).strip()
     if value:
         return value
     if is_production():
+        command = "crm genkey --fernet" if name == "CRM_ENCRYPTION_KEY" else "crm genkey"
         raise ConfigurationError(
-            f"{name} is required when CRM_ENV=production. "
-            f"Generate one with: crm genkey {'--fernet' if name == 'CRM_ENCRYPTION_KEY' else ''}"
+            f"{name} is required when CRM_ENV=production. Generate one with: {command}"
         )
-    path = data_dir() / filename
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
+    return _secret_file(data_dir() / filename, generate)
+
+
+def _secret_file(path: Path, generate: Callable[[], str]) -> str:
+    """Read the kept secret, or create it exactly once.
+
+    `crm serve` starts several processes at the same moment; the file is created with
+    O_EXCL so they all end up with the same key (two keys would mean sessions that fail
+    at random and, for the encryption key, data nobody can decrypt). It is private (0600)
+    from its first byte.
+    """
+    for _attempt in range(40):
+        if path.exists():
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                return value
+            if time.time() - path.stat().st_mtime > 5:
+                break  # empty for a while: left by a crash, not being written right now
+        else:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue  # another process won the race: read its key
+            value = generate()
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(value)
+            return value
+        time.sleep(0.05)  # created but not yet written by another process
+    # Still empty: a crash between creating and writing it. Nothing can have used it.
     value = generate()
-    path.write_text(value, encoding="utf-8")
-    path.chmod(0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value)
+    os.replace(tmp, path)
     return value
 
 
@@ -78,19 +110,35 @@ def encryption_key() -> str:
     try:
         Fernet(key.encode("ascii"))
     except (ValueError, TypeError) as exc:
+        where = (
+            "CRM_ENCRYPTION_KEY"
+            if env_str("CRM_ENCRYPTION_KEY").strip()
+            else f"the key in {data_dir() / 'encryption_key'}"
+        )
         raise ConfigurationError(
-            "CRM_ENCRYPTION_KEY is not a valid key (32 url-safe base64-encoded bytes)"
+            f"{where} is not a valid key (32 url-safe base64-encoded bytes); "
+            "generate one with: crm genkey --fernet"
         ) from exc
     return key
 
 
-def database_config() -> dict:
+def database_config() -> dict[str, Any]:
     import dj_database_url
 
     url = env_str("CRM_DATABASE_URL")
     if not url:
         url = f"sqlite:///{data_dir() / 'crm.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=env_int("CRM_DB_CONN_MAX_AGE", 0))
+    try:
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(url, conn_max_age=env_int("CRM_DB_CONN_MAX_AGE", 0))
+        )
+    except ValueError as exc:
+        # Never echo the URL: it may carry a password.
+        scheme = url.split("://", 1)[0] if "://" in url else "?"
+        raise ConfigurationError(
+            f"CRM_DATABASE_URL is not a database URL the CRM understands (scheme {scheme!r}); "
+            "use postgres://user:password@host:5432/name or sqlite:////path/to/file.sqlite3"
+        ) from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             # WAL lets readers go on while one writer writes; IMMEDIATE takes the write

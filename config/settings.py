@@ -18,6 +18,8 @@ DEBUG = env.env_bool("CRM_DEBUG", False)
 ALLOWED_HOSTS = [
     h.strip() for h in env.env_str("CRM_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]
+# Behind a reverse proxy that sets X-Forwarded-For, set this so audit entries log the client.
+TRUST_X_FORWARDED_FOR = env.env_bool("CRM_TRUST_X_FORWARDED_FOR", False)
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in env.env_str("CRM_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
@@ -141,6 +143,7 @@ STATICFILES_DIRS = [
     ("vendor/alpinejs", BASE_DIR / "node_modules" / "alpinejs" / "dist"),
     ("vendor/sortablejs", BASE_DIR / "node_modules" / "sortablejs"),
     ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
+    BASE_DIR / "crm" / "static",
 ]
 # Assets are served from the finders: nothing to collect before `crm serve`, nothing from a CDN.
 WHITENOISE_USE_FINDERS = True

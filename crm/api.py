@@ -9,15 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.throttling import AnonRateThrottle, UserRateThrottle
 
 from crm.core.apiutils import AUTH
-from crm.core.errors import Conflict, DomainError, StaleVersion
+from crm.core.errors import Conflict, DomainError, NotFound, StaleVersion
 
 api = NinjaAPI(
     title="CRM API",
@@ -79,24 +80,35 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, str(exc))
 
 
-def _throttled(request: HttpRequest, exc: Exception) -> HttpResponse:
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    # Ninja's own 404 ({"detail": "Not Found"}) lacks "errors"; keep the one format.
+    return _error(request, 404, str(NotFound.default_message))
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    # Django would answer these with an HTML 400 page; an API client gets JSON.
+    if isinstance(exc, RequestDataTooBig):
+        return _error(request, 413, _("请求内容过大"))
+    return _error(request, 400, _("请求无效"))
+
+
+@api.exception_handler(Throttled)
+def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     return _error(request, 429, _("请求过于频繁，请稍后再试"))
-
-
-try:  # ninja >= 1.1
-    from ninja.errors import Throttled
-
-    api.add_exception_handler(Throttled, _throttled)
-except ImportError:  # pragma: no cover
-    pass
 
 
 def _register_routers() -> None:
     from crm.access.api import router as access_router
     from crm.audit.api import router as audit_router
+    from crm.customers.api import router as customers_router
+    from crm.search.api import router as search_router
 
     api.add_router("/", access_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/", customers_router)
+    api.add_router("/search", search_router)
 
 
 _register_routers()

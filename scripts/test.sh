@@ -110,6 +110,14 @@ if [[ -z ${CRM_TEST_DATABASE_URL:-} ]]; then
     rm -f "$pg_state" # pg-tmp.sh refuses to start over an existing state file
     rc=0
     url=$(PG_TMP_STATE=$pg_state scripts/pg-tmp.sh start) || rc=$?
+    if [[ $rc -eq 3 && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        echo "PostgreSQL binaries not found: installing Debian's postgresql package" >&2
+        if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >&2; then
+            rm -f "$pg_state"
+            rc=0
+            url=$(PG_TMP_STATE=$pg_state scripts/pg-tmp.sh start) || rc=$?
+        fi
+    fi
     if [[ $rc -eq 3 ]]; then
         pg_state=""
         if [[ $ci == true ]]; then

@@ -7,4 +7,5 @@ class AccessConfig(AppConfig):
     verbose_name = "组织与权限"
 
     def ready(self) -> None:
-        from crm.access import entities, signals  # noqa: F401  (registers entities and signals)
+        # Registers the entities, the signals, the navigation entries and the home cards.
+        from crm.access import entities, nav, signals  # noqa: F401

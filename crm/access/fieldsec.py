@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from crm.access.models import ACCESS_RANK, FieldAccess
 from crm.access.registry import Entity, entity_for_model, entity_get
-from crm.access.visibility import _cache, is_active_user, is_admin
+from crm.access.visibility import _cache, is_active_user, is_admin, require
 from crm.core.errors import PermissionDenied
 
 MASK = "****"
@@ -63,9 +63,9 @@ def mask_value(value: Any, kind: str = "text") -> str | None:
         return value
     text = str(value)
     if kind == "phone":
-        digits = [c for c in text if c.isdigit()]
+        digits = _national_digits(text)
         if len(digits) >= 7:
-            return "".join(digits[:3]) + MASK + "".join(digits[-4:])
+            return digits[:3] + MASK + digits[-4:]
         return MASK
     if kind == "email" and "@" in text:
         local, _sep, domain = text.rpartition("@")
@@ -73,6 +73,27 @@ def mask_value(value: Any, kind: str = "text") -> str | None:
     if kind in ("money", "number", "secret"):
         return MASK
     return text[:1] + MASK
+
+
+def _national_digits(text: str) -> str:
+    """The digits of a phone number without its country code: +86 138… shows as 138…."""
+    digits = "".join(c for c in text if c.isdigit())
+    stripped = text.strip()
+    international = stripped.startswith("+") or stripped.startswith("00")
+    if international:
+        import phonenumbers
+
+        try:
+            number = phonenumbers.parse("+" + digits.removeprefix("00"), None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and number.country_code:
+            national = phonenumbers.national_significant_number(number)
+            if national:
+                return national
+    if len(digits) == 13 and digits.startswith("861"):
+        return digits[2:]  # 86 + an 11-digit mainland mobile, written without "+"
+    return digits
 
 
 def present(actor: Any, obj: Any, fields: list[str] | None = None) -> dict[str, Any]:
@@ -119,6 +140,8 @@ def reveal(actor: Any, obj: Any, field: str) -> Any:
     from crm.audit.services import audit_record
 
     entity = entity_for_model(type(obj))
+    # A record outside the actor's scope stays missing, whatever the field rules say.
+    require(actor, "view", obj)
     level = field_level(actor, entity.key, field)
     if ACCESS_RANK[level] < ACCESS_RANK[FieldAccess.REVEAL]:
         raise PermissionDenied(_("您无权查看此字段的明文"), field=field)

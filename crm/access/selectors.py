@@ -94,3 +94,59 @@ def token_list(*, actor: Any) -> QuerySet[ApiToken]:
 def user_by_username_unscoped(username: str) -> User | None:
     """Unscoped on purpose: used by the CLI (`--user USERNAME`) before there is an actor."""
     return User.objects.filter(username=username).first()
+
+
+# ---------------------------------------------------------------- pages (organisation UI)
+
+
+def org_counts(*, actor: Any) -> tuple[int, int]:
+    """(departments, active members) the actor can see: the home page card."""
+    departments = visible(actor, Department).count()
+    members = visible(actor, User).filter(is_active=True).count()
+    return departments, members
+
+
+def user_choices(*, actor: Any, include_ids: list[int] | None = None) -> list[User]:
+    """Active users for a "manager" or "head" picker (plus the ones already chosen)."""
+    cond = Q(is_active=True)
+    if include_ids:
+        cond |= Q(pk__in=[i for i in include_ids if i])
+    return list(
+        visible(actor, User)
+        .filter(cond)
+        .select_related("department")
+        .only("id", "username", "display_name", "department__name")
+        .order_by("username")
+    )
+
+
+def user_names(*, actor: Any, ids: list[Any]) -> dict[int, str]:
+    """Display names of visible users by id, in one query (ids that are not visible are absent)."""
+    clean = {int(i) for i in ids if isinstance(i, int) or (isinstance(i, str) and i.isdigit())}
+    if not clean:
+        return {}
+    rows = visible(actor, User).filter(pk__in=clean).values_list("pk", "display_name", "username")
+    return {pk: display or username for pk, display, username in rows}
+
+
+def department_names(*, actor: Any, ids: list[Any]) -> dict[int, str]:
+    """Names of visible departments by id, in one query."""
+    clean = {int(i) for i in ids if isinstance(i, int) or (isinstance(i, str) and i.isdigit())}
+    if not clean:
+        return {}
+    return dict(visible(actor, Department).filter(pk__in=clean).values_list("pk", "name"))
+
+
+# ---------------------------------------------------------------- API (role detail lists)
+
+
+def role_grant_list(*, actor: Any, role_id: Any) -> QuerySet[RoleGrant]:
+    """One visible role's grants (NotFound when the role is missing or not visible)."""
+    role = role_get(actor=actor, role_id=role_id)
+    return RoleGrant.objects.filter(role=role)
+
+
+def role_field_rule_list(*, actor: Any, role_id: Any) -> QuerySet[FieldRule]:
+    """One visible role's field rules (NotFound when the role is missing or not visible)."""
+    role = role_get(actor=actor, role_id=role_id)
+    return FieldRule.objects.filter(role=role)

@@ -55,10 +55,19 @@ def _department_check_name(name: str) -> str:
 
 
 def _department_rebuild_paths(dept: Department) -> None:
-    """Recompute the materialised path of `dept` and all its descendants."""
-    parent_path = dept.parent.path if dept.parent_id and dept.parent else "/"
+    """Recompute the materialised path of `dept` and all its descendants.
+
+    Paths are read from the database, not from the objects in hand: a caller's `parent`
+    may have been loaded before another move changed its path.
+    """
+    parent_path = "/"
+    if dept.parent_id:
+        parent_path = (
+            Department.objects.filter(pk=dept.parent_id).values_list("path", flat=True).get()
+        )
     new_path = f"{parent_path}{dept.pk}/"
-    old_path = dept.path
+    old_path = Department.objects.filter(pk=dept.pk).values_list("path", flat=True).get()
+    dept.path = new_path
     if old_path == new_path:
         return
     Department.objects.filter(pk=dept.pk).update(path=new_path)
@@ -67,7 +76,24 @@ def _department_rebuild_paths(dept: Department) -> None:
             Department.objects.filter(pk=child.pk).update(
                 path=new_path + child.path[len(old_path) :]
             )
-    dept.path = new_path
+
+
+def _department_check_parent(department: Department, parent_id: int | None) -> None:
+    """Refuse a parent that is missing, the department itself or one of its descendants."""
+    if parent_id is None:
+        return
+    if parent_id == department.pk:
+        raise ValidationFailed(_("不能把部门移到它自己或它的下级部门之下"), field="parent")
+    # Fresh paths from the database (and locked): the objects in hand may be stale.
+    rows = dict(
+        Department.objects.select_for_update()
+        .filter(pk__in=[parent_id, department.pk])
+        .values_list("pk", "path")
+    )
+    if parent_id not in rows:
+        raise ValidationFailed(_("上级部门不存在"), field="parent")
+    if rows[parent_id].startswith(rows[department.pk]):
+        raise ValidationFailed(_("不能把部门移到它自己或它的下级部门之下"), field="parent")
 
 
 @transaction.atomic
@@ -99,11 +125,9 @@ def department_update(
         changes["name"] = _department_check_name(changes["name"])
     if "parent" in changes:
         parent = changes.pop("parent")
-        if parent is not None and (
-            parent.pk == department.pk or parent.path.startswith(department.path)
-        ):
-            raise ValidationFailed(_("不能把部门移到它自己或它的下级部门之下"), field="parent")
         changes["parent_id"] = parent.pk if parent is not None else None
+    if "parent_id" in changes:
+        _department_check_parent(department, changes["parent_id"])
     if "manager" in changes:
         manager = changes.pop("manager")
         changes["manager_id"] = manager.pk if manager is not None else None
@@ -385,7 +409,8 @@ def role_grant_set(
     if actor is not None:
         _require_admin(actor)
     _check_entity(entity)
-    unknown = [a for a in actions if a not in ALL_ACTIONS]
+    # Only the actions the entity offers (no "import" of departments, no "administer" of notes).
+    unknown = [a for a in actions if a not in ALL_ACTIONS or a not in entity_get(entity).actions]
     if unknown:
         raise ValidationFailed(_("未知的操作：%s") % ", ".join(unknown), field="actions")
     if scope not in SCOPE_RANK:

@@ -26,11 +26,28 @@ M = TypeVar("M", bound=models.Model)
 ALL_ACTIONS = frozenset(Action.values)
 
 
+# Actions checked against the edit scope (deleting is a strong edit).
+WRITE_ACTIONS = frozenset({Action.EDIT.value, Action.DELETE.value})
+
+
 @dataclass(frozen=True)
 class EffectiveGrant:
     actions: frozenset[str]
     scope: str
     edit_scope: str
+    # Per action, the widest scope among the roles granting that action. Empty for the
+    # uniform grants below, where `scope`/`edit_scope` apply to every action.
+    action_scopes: tuple[tuple[str, str], ...] = ()
+
+    def scope_for(self, action: str) -> str:
+        """The rows `action` reaches: view-like actions use the visible scope, edit/delete
+        the edit scope, each taken only from the roles that grant that very action."""
+        if action not in self.actions:
+            return Scope.NONE.value
+        for name, scope in self.action_scopes:
+            if name == action:
+                return scope
+        return self.edit_scope if action in WRITE_ACTIONS else self.scope
 
 
 NO_GRANT = EffectiveGrant(frozenset(), Scope.NONE, Scope.NONE)
@@ -78,8 +95,17 @@ def _all_grants(actor: Any) -> dict[str, list[tuple[list[str], str, str]]]:
     return cache["grants"]
 
 
+def _wider(a: str, b: str) -> str:
+    return a if SCOPE_RANK.get(a, 0) >= SCOPE_RANK.get(b, 0) else b
+
+
 def grant_for(actor: Any, entity_key: str) -> EffectiveGrant:
-    """The union of the actor's roles' grants on one entity (widest scope wins)."""
+    """The union of the actor's roles' grants on one entity (widest scope wins).
+
+    The union is taken per action: a role's scope only widens the actions that role grants.
+    (Taking the widest scope of any role and the actions of every role would let a role
+    that may only *create* with scope "all" widen another role's *view* of "own".)
+    """
     if not is_active_user(actor):
         return NO_GRANT
     if is_admin(actor):
@@ -87,19 +113,30 @@ def grant_for(actor: Any, entity_key: str) -> EffectiveGrant:
     rows = _all_grants(actor).get(entity_key, [])
     if not rows:
         return NO_GRANT
-    actions: set[str] = set()
-    scope = Scope.NONE.value
-    edit_scope = Scope.NONE.value
+    none = Scope.NONE.value
+    per_action: dict[str, str] = {}
     for row_actions, row_scope, row_edit_scope in rows:
-        actions.update(a for a in row_actions if a in ALL_ACTIONS)
-        if SCOPE_RANK.get(row_scope, 0) > SCOPE_RANK[scope]:
-            scope = row_scope
-        if SCOPE_RANK.get(row_edit_scope, 0) > SCOPE_RANK[edit_scope]:
-            edit_scope = row_edit_scope
-    # One cannot edit what one cannot see.
-    if SCOPE_RANK[edit_scope] > SCOPE_RANK[scope]:
-        edit_scope = scope
-    return EffectiveGrant(frozenset(actions), scope, edit_scope)
+        scope = row_scope if row_scope in SCOPE_RANK else none
+        edit_scope = row_edit_scope if row_edit_scope in SCOPE_RANK else none
+        # Within one role, too: one cannot edit what one cannot see.
+        if SCOPE_RANK[edit_scope] > SCOPE_RANK[scope]:
+            edit_scope = scope
+        for action in row_actions:
+            if action not in ALL_ACTIONS:
+                continue
+            reach = edit_scope if action in WRITE_ACTIONS else scope
+            per_action[action] = _wider(reach, per_action.get(action, none))
+    view_scope = per_action.get(Action.VIEW.value, none)
+    for action, reach in per_action.items():
+        # No action reaches a row the actor cannot see.
+        if SCOPE_RANK[reach] > SCOPE_RANK[view_scope]:
+            per_action[action] = view_scope
+    return EffectiveGrant(
+        actions=frozenset(per_action),
+        scope=view_scope,
+        edit_scope=per_action.get(Action.EDIT.value, none),
+        action_scopes=tuple(sorted(per_action.items())),
+    )
 
 
 def report_ids(actor: Any) -> list[int]:
@@ -132,13 +169,20 @@ def _department_path(actor: Any) -> str | None:
     return cache["dept_path"]
 
 
-def scope_q(actor: Any, entity: Entity, scope: str, *, include_reports: bool) -> Q | None:
-    """The row filter for `scope`; None means every row. Same predicate for lists and checks."""
+def scope_q(
+    actor: Any, entity: Entity, scope: str, *, include_reports: bool, include_extra: bool = True
+) -> Q | None:
+    """The row filter for `scope`; None means every row. Same predicate for lists and checks.
+
+    include_reports: add the records of everyone below the actor in the manager chain.
+    include_extra: add the entity's extra visible rows (shares, pools…): they are seen,
+    not edited, so the edit checks leave them out.
+    """
     if scope == Scope.ALL or entity.owner_field is None:
         return None
     owner = entity.owner_field
     nothing = Q(pk__in=[])
-    if scope == Scope.NONE:
+    if scope not in SCOPE_RANK or scope == Scope.NONE:
         return nothing
     q = Q(**{f"{owner}_id": actor.pk})
     if scope == Scope.DEPARTMENT and actor.department_id:
@@ -149,7 +193,7 @@ def scope_q(actor: Any, entity: Entity, scope: str, *, include_reports: bool) ->
         reports = report_ids(actor)
         if reports:
             q |= Q(**{f"{owner}_id__in": reports})
-    if entity.extra_visible is not None:
+    if include_extra and entity.extra_visible is not None:
         q |= entity.extra_visible(actor)
     return q
 
@@ -160,6 +204,16 @@ def _queryset(model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
     return model_or_qs._default_manager.all()
 
 
+def _action_q(actor: Any, entity: Entity, grant: EffectiveGrant, action: str) -> Q | None:
+    """The row filter for one action: edit and delete stop at the edit scope, which
+    leaves a manager's team read-only unless the role's edit scope reaches it."""
+    reach = grant.scope_for(action)
+    if action in WRITE_ACTIONS:
+        include_reports = reach not in (Scope.NONE, Scope.OWN)
+        return scope_q(actor, entity, reach, include_reports=include_reports, include_extra=False)
+    return scope_q(actor, entity, reach, include_reports=True)
+
+
 def visible(actor: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
     """Every row of the model the actor may see (the start of every selector)."""
     qs = _queryset(model_or_qs)
@@ -167,8 +221,11 @@ def visible(actor: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
     grant = grant_for(actor, entity.key)
     if Action.VIEW not in grant.actions:
         return qs.none()
-    q = scope_q(actor, entity, grant.scope, include_reports=True)
-    return qs if q is None else qs.filter(q).distinct() if entity.extra_visible else qs.filter(q)
+    q = _action_q(actor, entity, grant, Action.VIEW)
+    if q is None:
+        return qs
+    # extra_visible may join to many rows (shares): keep one row per record.
+    return qs.filter(q).distinct() if entity.extra_visible else qs.filter(q)
 
 
 def editable(actor: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
@@ -178,8 +235,7 @@ def editable(actor: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
     grant = grant_for(actor, entity.key)
     if Action.EDIT not in grant.actions:
         return qs.none()
-    include_reports = grant.edit_scope not in (Scope.NONE, Scope.OWN)
-    q = scope_q(actor, entity, grant.edit_scope, include_reports=include_reports)
+    q = _action_q(actor, entity, grant, Action.EDIT)
     return qs if q is None else qs.filter(q)
 
 
@@ -194,16 +250,14 @@ def can(actor: Any, action: str, target: Any) -> bool:
     grant = grant_for(actor, entity.key)
     if action not in grant.actions:
         return False
-    manager = type(target)._default_manager
-    if action in (Action.EDIT, Action.DELETE):
-        # edit/delete need the edit scope (Action.DELETE reuses it: deleting is a strong edit).
-        include_reports = grant.edit_scope not in (Scope.NONE, Scope.OWN)
-        q = scope_q(actor, entity, grant.edit_scope, include_reports=include_reports)
-    else:
-        q = scope_q(actor, entity, grant.scope, include_reports=True)
+    if getattr(target, "deleted_at", None) is not None:
+        # In the recycle bin: invisible to every default manager, so nothing may be done to
+        # it here; crm.core.recyclebin has its own rules for restore and purge.
+        return False
+    q = _action_q(actor, entity, grant, action)
     if q is None:
         return True
-    return manager.filter(q, pk=target.pk).exists()
+    return type(target)._default_manager.filter(q, pk=target.pk).exists()
 
 
 def visible_get(actor: Any, model_or_qs: type[M] | QuerySet[M], pk: Any) -> M:

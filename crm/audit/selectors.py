@@ -28,3 +28,10 @@ def audit_list(*, actor: Any, filters: Any, cursor: str | None = None, limit: in
     if filters.get("date_to"):
         qs = qs.filter(at__date__lte=filters["date_to"])
     return paginate(qs, ordering=("-seq",), cursor=cursor, limit=limit)
+
+
+def audit_count_since(*, actor: Any, since: Any) -> int:
+    """Entries written since `since` (administrators only; 0 for anyone else)."""
+    if not is_admin(actor):
+        return 0
+    return AuditEntry.objects.filter(at__gte=since).count()

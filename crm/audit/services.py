@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,8 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN/Infinity are not JSON; PostgreSQL's jsonb refuses them
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
@@ -143,8 +146,14 @@ def audit_verify(batch: int = 5000) -> VerifyResult:
         if len(problems) > 50:
             break
     head = AuditHead.objects.filter(pk=1).first()
-    if head is not None and (head.last_seq != last_seq or (checked and head.last_hash != prev)):
+    if head is None:
+        if checked:
+            # The head anchors the tail: without it, removed last entries would go unseen.
+            problems.append(f"chain ends at #{last_seq} but its head record is missing")
+    elif head.last_seq != last_seq:
         problems.append(f"chain ends at #{last_seq} but the head records #{head.last_seq}")
+    elif checked and head.last_hash != prev:
+        problems.append(f"chain ends at #{last_seq} but the head records another hash for it")
     return VerifyResult(ok=not problems, checked=checked, problems=problems[:50])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -86,7 +87,7 @@ def _trash_get(actor: Any, entity_key: str, pk: Any) -> Any:
         raise NotFound()
     try:
         return _deleted_visible(actor, entity).get(pk=pk)
-    except (ValueError, TypeError, entity.model.DoesNotExist) as exc:
+    except (ValueError, TypeError, ObjectDoesNotExist) as exc:
         raise NotFound() from exc
 
 

@@ -63,12 +63,10 @@ COMPANY_SUFFIXES = (
     "集团公司",
     "股份公司",
     "公司",
-    "co.,ltd.",
-    "co.,ltd",
-    "co.ltd",
-    "ltd.",
+    # Latin forms without punctuation: the key has none ("Co., Ltd." → "coltd").
+    "coltd",
+    "limited",
     "ltd",
-    "inc.",
     "inc",
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from crm.customers.models import (
     Tag,
 )
 from crm.customfields.models import CustomFieldType
-from crm.customfields.services import custom_field_defs
+from crm.customfields.services import custom_field_defs, custom_value_clean
 from crm.timeline.models import TimelineEvent
 
 CUSTOMER_SORTS: dict[str, tuple[str, ...]] = {
@@ -62,7 +63,21 @@ def _custom_filters(qs: QuerySet, entity: str, filters: Any) -> QuerySet:
             continue
         d = defs[key]
         if d.type == CustomFieldType.MULTICHOICE:
-            qs = qs.filter(**{f"custom__{key}__contains": [value]}) if _json_contains_ok() else qs.filter(**{f"custom__{key}__icontains": value})
+            value = str(value)[:100]
+            if _json_contains_ok():
+                qs = qs.filter(**{f"custom__{key}__contains": [value]})
+            else:
+                # SQLite has no JSON containment: match the element's JSON text with its
+                # quotes, so 线上 does not match 线上线下. Django stores JSON ASCII-escaped
+                # (\u7ebf…); the unescaped form covers rows written by other tools.
+                lookup = f"custom__{key}__icontains"
+                qs = qs.filter(
+                    Q(**{lookup: json.dumps(value)})
+                    | Q(**{lookup: json.dumps(value, ensure_ascii=False)})
+                )
+        elif d.type in (CustomFieldType.MONEY, CustomFieldType.DATE):
+            # Compare with the stored form: 5,000,000 → "5000000.00"; a date as ISO text.
+            qs = qs.filter(**{f"custom__{key}": custom_value_clean(d, value)})
         elif d.type == CustomFieldType.BOOLEAN:
             qs = qs.filter(**{f"custom__{key}": str(value).lower() in ("1", "true", "yes", "是")})
         elif d.type in (CustomFieldType.NUMBER, CustomFieldType.USER):
@@ -183,6 +198,8 @@ def contact_filter(actor: Any, filters: Any) -> QuerySet[Contact]:
     owner = get("owner")
     if owner == "me":
         qs = qs.filter(customer__owner_id=actor.pk)
+    elif owner == "team":
+        qs = qs.filter(customer__owner_id__in=[actor.pk, *report_ids(actor)])
     elif owner:
         qs = qs.filter(customer__owner_id=_int(owner, "owner"))
     department = _int(get("department"), "department")
@@ -349,3 +366,170 @@ def custom_fields_for(entity: str) -> list[Any]:
 
 def now() -> dt.datetime:
     return timezone.now()
+
+
+# ----------------------------------------------------------------- management pages
+# (pool, tags, custom fields, settings, handover, collaboration inbox)
+
+
+def pool_summary(*, actor: Any) -> dict[str, Any]:
+    """The pool rules as the pool page states them, and how many customers the actor owns."""
+    from crm.customers import config
+
+    rules = config.pool_rules()
+    rules["owned"] = Customer.objects.filter(owner_id=actor.pk).count()
+    return rules
+
+
+def pool_preview(*, actor: Any, now: dt.datetime, sample: int = 10) -> dict[str, Any]:
+    """What the pool rules would return to the pool at `now` (administrators only)."""
+    from crm.core.errors import NotFound
+    from crm.customers import config
+    from crm.customers.services import pool_candidates_unscoped
+
+    if not is_admin(actor):
+        raise NotFound()
+    qs = pool_candidates_unscoped(now=now)
+    return {
+        "at": now,
+        "enabled": bool(config.pool_rules().get("enabled", True)),
+        "count": qs.count(),
+        "sample": list(qs.select_related("owner").order_by("id")[:sample]),
+    }
+
+
+def tag_customer_counts(*, actor: Any) -> dict[int, int]:
+    """Customers the actor may see that carry each tag directly (one grouped query)."""
+    from django.db.models import Count
+
+    if not can(actor, "view", "tag"):
+        return {}
+    from crm.customers.models import CustomerTag
+
+    rows = (
+        CustomerTag.objects.filter(customer_id__in=visible(actor, Customer).values("pk"))
+        .values("tag_id")
+        .annotate(n=Count("customer_id"))
+    )
+    return {r["tag_id"]: r["n"] for r in rows}
+
+
+def custom_field_admin_list(*, actor: Any, entity: str) -> list[Any]:
+    """Every definition of an entity, inactive ones too (administrators only)."""
+    from crm.core.errors import NotFound
+
+    if not is_admin(actor):
+        raise NotFound()
+    return custom_field_defs(entity, active_only=False)
+
+
+def custom_field_admin_get(*, actor: Any, field_id: Any) -> Any:
+    from crm.core.errors import NotFound
+    from crm.customfields.models import CustomFieldDef
+
+    if not is_admin(actor):
+        raise NotFound()
+    field = CustomFieldDef.objects.filter(pk=_int(field_id, "id") or 0).first()
+    if field is None:
+        raise NotFound()
+    return field
+
+
+def handover_contact_counts(*, actor: Any, from_user: Any) -> dict[int, int]:
+    """Contacts per customer of a leaving user, for the handover preview (administrators only)."""
+    from django.db.models import Count
+
+    if not is_admin(actor):
+        return {}
+    rows = (
+        Contact.objects.filter(customer__owner=from_user)
+        .values("customer_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["customer_id"]: r["n"] for r in rows}
+
+
+def collaboration_requests_pending_count(*, actor: Any) -> int:
+    """How many requests wait for the actor's decision (same rule as the inbox)."""
+    qs = CollaborationRequest.objects.filter(status=RequestStatus.PENDING)
+    if not is_admin(actor):
+        qs = qs.filter(customer__owner_id__in=[actor.pk, *report_ids(actor)])
+    return qs.count()
+
+
+def customers_attach_tags(customers: list[Customer]) -> None:
+    """Set `tag_list` on each customer in one query (as customer_list does for its page)."""
+    _attach_tags(customers)
+
+
+def timeline_data_present(actor: Any, event: TimelineEvent) -> dict[str, Any]:
+    """An event's `data` through field security: the old → new values of a hidden field are
+    left out and those of a masked field masked, as on the record itself."""
+    from crm.access.fieldsec import field_level, mask_value
+    from crm.access.models import FieldAccess
+
+    entity_key = "contact" if event.contact_id or event.ref_entity == "contact" else "customer"
+    entity = entity_get(entity_key)
+    data = dict(event.data or {})
+    for block_key in ("changes", "values"):
+        block = data.get(block_key)
+        if not isinstance(block, dict):
+            continue
+        shown: dict[str, Any] = {}
+        for name, value in block.items():
+            level = field_level(actor, entity_key, name)
+            if level == FieldAccess.HIDDEN:
+                continue
+            if level in (FieldAccess.MASKED, FieldAccess.REVEAL):
+                spec = entity.field(name)
+                kind = spec.kind if spec else "text"
+                if isinstance(value, list):
+                    value = [mask_value(v, kind) for v in value]
+                else:
+                    value = mask_value(value, kind)
+            shown[name] = value
+        data[block_key] = shown
+    return data
+
+
+# ----------------------------------------------------------------- customer pages
+# (list rows, owner pickers, the registration hit)
+
+
+def customer_primary_contacts(*, actor: Any, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The primary contact of each listed customer, through field security (one query)."""
+    if not customer_ids:
+        return {}
+    rows = visible(actor, Contact).filter(customer_id__in=customer_ids, is_primary=True).order_by("id")
+    out: dict[int, dict[str, Any]] = {}
+    for contact in rows:
+        out.setdefault(contact.customer_id, contact_present(actor, contact))
+    return out
+
+
+def customer_owner_choices(*, actor: Any) -> list[Any]:
+    """Whom the actor may make a customer's owner: themselves and their reports (everyone
+    active for administrators), the same rule the services check."""
+    from crm.access.models import User
+
+    qs = visible(actor, User).filter(is_active=True).select_related("department")
+    if not is_admin(actor):
+        qs = qs.filter(pk__in=[actor.pk, *report_ids(actor)])
+    return list(qs.order_by("username"))
+
+
+def customer_duplicate_info(*, actor: Any, customer_id: Any) -> dict[str, Any]:
+    """What registration (报备) may tell the actor about an existing customer, seen or not:
+    its name, owner and department, through field security (services.duplicate_describe)."""
+    from crm.core.errors import NotFound
+    from crm.customers.services import DuplicateHit, duplicate_describe
+
+    # Unscoped on purpose: the hit is usually a customer of another department.
+    customer = (
+        Customer.objects.select_related("owner", "owner__department")
+        .filter(pk=_int(customer_id, "id") or 0)
+        .first()
+    )
+    if customer is None:
+        raise NotFound()
+    return duplicate_describe(actor, DuplicateHit(customer))

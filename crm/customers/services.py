@@ -927,7 +927,11 @@ def handover_execute(*, actor: Any, from_user: User, to_users: list[User], reaso
     items = []
     for customer, new_owner in plan.assignments:
         items.append(HandoverItem(batch=batch, entity="customer", object_id=customer.pk, old_owner=from_user, new_owner=new_owner))
-        Customer.objects.filter(pk=customer.pk).update(owner=new_owner, version=customer.version + 1)
+        # A new owner starts a new protection period: the pool rules must not take the
+        # customer straight back the night after a handover.
+        Customer.objects.filter(pk=customer.pk).update(
+            owner=new_owner, owned_since=timezone.now(), version=customer.version + 1
+        )
         timeline_append(
             customer_id=customer.pk,
             kind="handover",
@@ -952,7 +956,9 @@ def handover_undo(*, actor: Any, batch_id: int) -> HandoverBatch:
         raise ValidationFailed(_("该交接已撤销"), field="batch")
     restored = skipped = 0
     for item in batch.items.filter(entity="customer").select_related("old_owner", "new_owner"):
-        updated = Customer.objects.filter(pk=item.object_id, owner=item.new_owner).update(owner=item.old_owner)
+        updated = Customer.objects.filter(pk=item.object_id, owner=item.new_owner).update(
+            owner=item.old_owner, version=models_F("version") + 1
+        )
         if updated:
             restored += 1
             timeline_append(
@@ -966,7 +972,9 @@ def handover_undo(*, actor: Any, batch_id: int) -> HandoverBatch:
             skipped += 1
     batch.undone_at = timezone.now()
     batch.undone_by = actor
-    batch.save(update_fields=["undone_at", "undone_by"])
+    # Kept on the batch so the handover page can say what the undo restored and skipped.
+    batch.summary = {**batch.summary, "undo": {"restored": restored, "skipped": skipped}}
+    batch.save(update_fields=["undone_at", "undone_by", "summary"])
     audit_record(action="update", actor=actor, obj=batch, entity="handover", changes={"undone": True, "restored": restored, "skipped": skipped})
     return batch
 

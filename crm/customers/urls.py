@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm.customers import views
+from crm.customers import admin_views, views
 
 urlpatterns = [
     path("customers/", views.customer_list_view, name="customer_list"),
@@ -20,17 +20,17 @@ urlpatterns = [
     path("contacts/<int:pk>/edit/", views.contact_edit_view, name="contact_edit"),
     path("contacts/<int:pk>/delete/", views.contact_delete_view, name="contact_delete"),
     path("contacts/<int:pk>/reveal/<str:field>/", views.contact_reveal_view, name="contact_reveal"),
-    path("pool/", views.pool_list_view, name="pool_list"),
-    path("tags/", views.tag_list_view, name="tag_list"),
-    path("tags/<int:pk>/", views.tag_edit_view, name="tag_edit"),
-    path("collaboration/", views.collaboration_inbox_view, name="collaboration_inbox"),
-    path("collaboration/<int:pk>/decide/", views.collaboration_decide_view, name="collaboration_decide"),
+    path("pool/", admin_views.pool_list_view, name="pool_list"),
+    path("tags/", admin_views.tag_list_view, name="tag_list"),
+    path("tags/<int:pk>/", admin_views.tag_edit_view, name="tag_edit"),
+    path("collaboration/", admin_views.collaboration_inbox_view, name="collaboration_inbox"),
+    path("collaboration/<int:pk>/decide/", admin_views.collaboration_decide_view, name="collaboration_decide"),
     path("saved-views/", views.saved_view_save_view, name="saved_view_save"),
     path("saved-views/<int:pk>/delete/", views.saved_view_delete_view, name="saved_view_delete"),
     path("search/", views.search_view, name="search"),
-    path("admin/custom-fields/", views.custom_field_list_view, name="custom_field_list"),
-    path("admin/custom-fields/<int:pk>/", views.custom_field_edit_view, name="custom_field_edit"),
-    path("admin/customer-settings/", views.customer_settings_view, name="customer_settings"),
-    path("admin/handover/", views.handover_view, name="handover"),
-    path("admin/handover/<int:pk>/undo/", views.handover_undo_view, name="handover_undo"),
+    path("admin/custom-fields/", admin_views.custom_field_list_view, name="custom_field_list"),
+    path("admin/custom-fields/<int:pk>/", admin_views.custom_field_edit_view, name="custom_field_edit"),
+    path("admin/customer-settings/", admin_views.customer_settings_view, name="customer_settings"),
+    path("admin/handover/", admin_views.handover_view, name="handover"),
+    path("admin/handover/<int:pk>/undo/", admin_views.handover_undo_view, name="handover_undo"),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -141,7 +141,8 @@ def custom_value_clean(field: CustomFieldDef, value: Any) -> Any:
         if not number.is_finite() or abs(number) >= Decimal("1e15"):
             raise _value_error(field, _("%(label)s 超出范围") % {"label": field.label})
         if t == CustomFieldType.MONEY:
-            number = number.quantize(Decimal("0.01"))
+            # 四舍五入, as on an invoice (Decimal's default would round half to even).
+            number = number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         return str(number) if t == CustomFieldType.MONEY else float(number)
     if t == CustomFieldType.DATE:
         if isinstance(value, dt.date):

@@ -18,8 +18,14 @@ GRACE = dt.timedelta(hours=6)
 
 
 def scheduler_tick(*, now: dt.datetime | None = None) -> list[str]:
-    """Enqueue every job whose latest slot has not been enqueued yet; returns their names."""
+    """Enqueue every job whose latest slot has not been enqueued yet; returns their names.
+
+    One job failing to enqueue (a database hiccup, a broken task) neither stops the others
+    nor the scheduler: its JobRun is rolled back with it, so the next tick tries again.
+    """
     now = now or timezone.now()
+    if timezone.is_naive(now):
+        now = timezone.make_aware(now)
     enqueued: list[str] = []
     for job in job_list():
         slot = job.last_slot(now)
@@ -33,6 +39,9 @@ def scheduler_tick(*, now: dt.datetime | None = None) -> list[str]:
                 run.save(update_fields=["task_id"])
         except IntegrityError:
             continue  # this slot was already enqueued (by us earlier, or another scheduler)
+        except Exception:
+            log.exception("could not enqueue %s for slot %s", job.name, slot.isoformat())
+            continue
         log.info("enqueued %s for slot %s", job.name, slot.isoformat())
         enqueued.append(job.name)
     return enqueued

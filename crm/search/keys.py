@@ -18,6 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import phonenumbers
 from pypinyin import Style, lazy_pinyin
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -58,8 +59,19 @@ def text_tokens(text: str) -> list[str]:
 
 
 def phone_digits(phone: str) -> str:
-    """National digits: +86 138-1234-5678 → 13812345678."""
-    digits = "".join(c for c in normalize(phone) if c.isdigit())
+    """National digits as people type them: +86 138-1234-5678 → 13812345678,
+    +861012345678 → 01012345678 (landline with its trunk 0). An extension is not part of
+    the number (its digits would shift every "last digits" token)."""
+    text = normalize(phone).split(";ext=", 1)[0]
+    if text.startswith("+86"):
+        try:
+            number = phonenumbers.parse(text, None)
+        except phonenumbers.NumberParseException:
+            pass
+        else:
+            national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+            return "".join(c for c in national if c.isdigit())
+    digits = "".join(c for c in text if c.isdigit())
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     if digits.startswith("0086"):
@@ -122,9 +134,24 @@ class QueryTerm:
     groups: tuple[tuple[tuple[str, bool], ...], ...]  # ((token, is_prefix), ...) per group
 
 
+# A phone number typed with separators ("138 1234 5678", "010-1234 5678", "+86 138…"):
+# searched as one number, not as three unrelated numbers.
+PHONE_LIKE = re.compile(r"(?<![a-z0-9])\+?\d[\d\s\-()]{5,}\d(?![a-z0-9])")
+
+
+def _phone_query(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = "".join(c for c in text if c.isdigit())
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif text.startswith("+86") or (digits.startswith("86") and len(digits) == 13):
+        digits = digits[2:]
+    return f" {digits} "
+
+
 def query_terms(q: str) -> list[QueryTerm]:
     terms: list[QueryTerm] = []
-    for word in normalize(q).split()[:8]:
+    for word in PHONE_LIKE.sub(_phone_query, normalize(q)).split()[:8]:
         groups: list[tuple[tuple[str, bool], ...]] = []
         if "@" in word:
             key = "e" + re.sub(r"[^a-z0-9]", "", word)

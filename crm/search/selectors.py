@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from crm.access.visibility import visible
 from crm.search.keys import (
     CJK_RUN,
+    PHONE_LIKE,
+    _phone_query,
     fts5_expression,
     normalize,
     phone_digits,
@@ -70,7 +72,7 @@ def _score(q: str, title: str, tokens: str) -> tuple[int, str]:
     """A simple, explainable rank: where the query matched decides the score and the hint."""
     nq = normalize(q)
     nt = normalize(title)
-    words = nq.split()
+    words = PHONE_LIKE.sub(_phone_query, nq).split()
     if nt == nq:
         return 100, _("名称")
     if nt.startswith(nq):

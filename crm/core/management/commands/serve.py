@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -24,6 +25,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, host: str, port: int, no_migrate: bool, **options: Any) -> None:
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
+            if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+                call_command("createcachetable", verbosity=0)
         crm = [sys.executable, "-m", "crm.cli"]
         children = {
             "web": subprocess.Popen([*crm, "web", "--host", host, "--port", str(port)]),
