@@ -156,3 +156,34 @@ def database_config() -> dict[str, Any]:
     }:
         config["ENGINE"] = "django.db.backends.postgresql"
     return config
+
+
+def email_config() -> dict:
+    """CRM_EMAIL_URL, e.g. smtp://user:password@mail.example.com:587?tls=true&from=crm@x.cn.
+
+    Without it mail goes to localhost:25 (a local relay); `console://` prints mail instead.
+    """
+    from urllib.parse import parse_qs, unquote, urlparse
+
+    url = env_str("CRM_EMAIL_URL")
+    if not url:
+        return {"EMAIL_HOST": "localhost", "EMAIL_PORT": 25}
+    parsed = urlparse(url)
+    if parsed.scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parsed.scheme not in ("smtp", "smtps"):
+        raise ConfigurationError("CRM_EMAIL_URL must start with smtp://, smtps:// or console://")
+    query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    truthy = {"1", "true", "yes", "on"}
+    config = {
+        "EMAIL_HOST": parsed.hostname or "localhost",
+        "EMAIL_PORT": parsed.port or (465 if parsed.scheme == "smtps" else 25),
+        "EMAIL_HOST_USER": unquote(parsed.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parsed.password or ""),
+        "EMAIL_USE_SSL": parsed.scheme == "smtps",
+        "EMAIL_USE_TLS": query.get("tls", "").lower() in truthy,
+        "EMAIL_TIMEOUT": 15,
+    }
+    if query.get("from"):
+        config["DEFAULT_FROM_EMAIL"] = query["from"]
+    return config

@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "crm.timeline",
     "crm.search",
     "crm.customers",
+    "crm.notifications",
+    "crm.reminders",
+    "crm.activities",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +183,9 @@ DEMO_PASSWORD = env.env_str("CRM_DEMO_PASSWORD", "crm-demo-2026")
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 DEFAULT_FROM_EMAIL = env.env_str("CRM_DEFAULT_FROM_EMAIL", "crm@localhost")
+globals().update(env.email_config())
+# Links in mail and robot messages need the address users reach the CRM at.
+SITE_URL = env.env_str("CRM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,9 @@ urlpatterns = [
     path("", include("crm.access.urls")),
     path("audit/", include("crm.audit.urls")),
     path("", include("crm.customers.urls")),
+    path("", include("crm.activities.urls")),
+    path("", include("crm.notifications.urls")),
+    path("", include("crm.reminders.urls")),
     path("", include("crm.core.urls")),
 ]
 

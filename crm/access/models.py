@@ -171,7 +171,7 @@ class User(AbstractUser, VersionedModel):
     )
     roles = models.ManyToManyField(Role, blank=True, related_name="users", verbose_name=_("角色"))
 
-    objects = CrmUserManager()
+    objects = CrmUserManager()  # type: ignore[misc]  # django-stubs: AbstractUser.objects is a ClassVar
 
     class Meta:
         ordering = ["id"]

@@ -18,7 +18,7 @@ from django.db.models import Q
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    label: str
+    label: Any  # str or a lazy translation
     # kind decides how a masked value looks: phone → 138****1234, email → z***@x.cn
     kind: str = "text"
     sensitive: bool = False
@@ -28,7 +28,7 @@ class FieldSpec:
 class Entity:
     key: str
     model: type[models.Model]
-    label: str
+    label: Any  # str or a lazy translation
     # The user field that decides data scope; None: organisation-wide data (scope ignored).
     owner_field: str | None = "owner"
     fields: tuple[FieldSpec, ...] = ()

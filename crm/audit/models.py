@@ -35,11 +35,12 @@ class AuditAction(models.TextChoices):
 class AuditEntry(models.Model):
     seq = models.BigIntegerField(_("序号"), unique=True)
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    # DO_NOTHING: deleting a user must not rewrite hashed entries (actor_name keeps the name).
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
         verbose_name=_("操作人"),

@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import phonenumbers
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -34,8 +34,15 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").lower().strip()
 
 
-def _pinyin_tokens(run: str) -> list[str]:
-    syllables = [s.lower() for s in lazy_pinyin(run[:MAX_SYLLABLES]) if s]
+def pinyin_syllables(run: str) -> list[str]:
+    """The pinyin syllables of a run of CJK characters (at most MAX_SYLLABLES of them)."""
+    return [s.lower() for s in lazy_pinyin(run[:MAX_SYLLABLES]) if s]
+
+
+def pinyin_tokens(syllables: list[str]) -> list[str]:
+    """Full pinyin and initials from every syllable on. Callers that already know a run's
+    syllables (the benchmark seeder caches them per word) use this directly."""
+    syllables = syllables[:MAX_SYLLABLES]
     initials = [s[:1] for s in syllables]
     out = []
     # Capped lengths: nobody types more than ~8 syllables of pinyin, and long company names
@@ -53,7 +60,7 @@ def text_tokens(text: str) -> list[str]:
     for run in CJK_RUN.findall(norm):
         tokens.extend(run)
         tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
-        tokens.extend(_pinyin_tokens(run))
+        tokens.extend(pinyin_tokens(pinyin_syllables(run)))
     tokens.extend(WORD.findall(norm))
     return tokens
 
