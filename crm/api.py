@@ -54,7 +54,9 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 def _loc_field(loc: Any) -> str:
     parts = [
-        str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie", "payload")
+        str(p)
+        for p in loc
+        if p not in ("body", "query", "path", "header", "cookie", "payload", "form", "file")
     ]
     # Ninja prefixes the parameter name (e.g. "payload", "filters"); drop it when a field follows.
     return ".".join(parts) or "body"
@@ -101,14 +103,20 @@ def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 
 def _register_routers() -> None:
     from crm.access.api import router as access_router
+    from crm.activities.api import router as activities_router
     from crm.audit.api import router as audit_router
     from crm.customers.api import router as customers_router
+    from crm.notifications.api import router as notifications_router
+    from crm.reminders.api import router as reminders_router
     from crm.search.api import router as search_router
 
     api.add_router("/", access_router)
     api.add_router("/audit", audit_router)
     api.add_router("/", customers_router)
     api.add_router("/search", search_router)
+    api.add_router("/", activities_router)
+    api.add_router("/", notifications_router)
+    api.add_router("/", reminders_router)
 
 
 _register_routers()

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from crm.access.visibility import is_admin, visible, visible_get
@@ -225,3 +225,84 @@ def calendar_feed_ics_unscoped(token: str) -> bytes:
         event.add("dtstamp", customer.updated_at)
         cal.add_component(event)
     return cal.to_ical()
+
+
+# ----------------------------------------------------------------- page helpers
+
+
+def t1_hides(actor: Any, author_id: Any, at: dt.datetime | None) -> bool:
+    """Whether the T+1 rule hides someone else's activity of today from this actor."""
+    if at is None or not config.manager_view_t1() or is_admin(actor):
+        return False
+    return author_id != actor.pk and at >= today_start()
+
+
+def followups_by_ids(*, actor: Any, ids: list[Any]) -> dict[int, FollowUp]:
+    """Visible follow-ups (T+1 respected) with their attachments, by id, in two queries."""
+    clean = {int(i) for i in ids if str(i).isdigit()}
+    if not clean:
+        return {}
+    qs = t1_filter(actor, visible(actor, FollowUp), author_field="author_id", at_field="at")
+    found = list(qs.filter(pk__in=clean).select_related("contact"))
+    _attach_attachments(found)
+    return {f.pk: f for f in found}
+
+
+def tasks_by_ids(*, actor: Any, ids: list[Any]) -> dict[int, Task]:
+    clean = {int(i) for i in ids if str(i).isdigit()}
+    if not clean:
+        return {}
+    return {t.pk: t for t in visible(actor, Task).filter(pk__in=clean).select_related("assignee")}
+
+
+def attachment_get(*, actor: Any, attachment_id: Any) -> Any:
+    """An attachment, only when the actor may view its follow-up (T+1 included)."""
+    from crm.activities.models import Attachment
+
+    att = Attachment.objects.filter(pk=attachment_id).only("id", "followup_id").first()
+    if att is None:
+        raise NotFound()
+    followup_get(actor=actor, followup_id=att.followup_id)
+    return Attachment.objects.get(pk=att.pk)
+
+
+def customer_open_tasks(*, actor: Any, customer_id: Any, limit: int = 20) -> list[Task]:
+    return list(
+        visible(actor, Task)
+        .filter(customer_id=customer_id, done_at__isnull=True)
+        .select_related("assignee")
+        .order_by(F("due_at").asc(nulls_last=True), "id")[:limit]
+    )
+
+
+def followup_contact_choices(*, actor: Any, customer_id: Any) -> list[Any]:
+    """The customer's contacts the actor may see (for the follow-up form)."""
+    from crm.customers.models import Contact
+
+    return list(
+        visible(actor, Contact)
+        .filter(customer_id=customer_id)
+        .only("id", "name", "title")
+        .order_by("-is_primary", "id")[:200]
+    )
+
+
+def task_assignee_choices(*, actor: Any, include_ids: list[int] | None = None) -> list[Any]:
+    """Who the actor may give a task to: oneself and one's reports (admins: everyone active)."""
+    from crm.access.models import User
+    from crm.access.visibility import report_ids
+
+    qs = User.objects.filter(is_active=True)
+    if not is_admin(actor):
+        qs = qs.filter(pk__in=[actor.pk, *report_ids(actor)])
+    if include_ids:
+        qs = User.objects.filter(Q(pk__in=qs.values("pk")) | Q(pk__in=include_ids))
+    return list(qs.order_by("username"))
+
+
+def followup_customer_choices(*, actor: Any, ids: list[Any]) -> dict[int, str]:
+    """Names of visible customers by id (for filter labels)."""
+    clean = {int(i) for i in ids if str(i).isdigit()}
+    if not clean:
+        return {}
+    return dict(visible(actor, Customer).filter(pk__in=clean).values_list("pk", "name"))

@@ -54,13 +54,44 @@ def _attachment_clean(upload: Any) -> tuple[str, bytes, str, bool]:
         raise ValidationFailed(_("附件「%s」过大") % name, field="files")
     if not data:
         raise ValidationFailed(_("附件「%s」是空文件") % name, field="files")
-    content_type = _sniff(data) or str(getattr(upload, "content_type", "") or "")
+    content_type = _content_type(name, data, str(getattr(upload, "content_type", "") or ""))
     if content_type not in (settings.get("allowed_types") or []):
         raise ValidationFailed(
             _("不支持的附件类型「%(n)s」（%(t)s）") % {"n": name, "t": content_type or "?"},
             field="files",
         )
     return name, data, content_type, content_type.startswith("image/")
+
+
+# Never stored, whatever the bytes look like: a download could run them.
+BLOCKED_EXTENSIONS = frozenset(
+    {"exe", "com", "bat", "cmd", "msi", "scr", "pif", "dll", "js", "jse", "vbs", "vbe"}
+    | {"ws", "wsf", "ps1", "sh", "jar", "apk", "hta", "lnk"}
+)
+_SNIFFABLE = ("image/", "application/pdf")
+_ZIP_BASED = (
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+
+
+def _content_type(name: str, data: bytes, declared: str) -> str:
+    """The type judged by content; the declared type (from the file name) only counts for
+    formats without a recognisable signature, and only when the bytes fit it."""
+    if name.rsplit(".", 1)[-1].lower() in BLOCKED_EXTENSIONS or data[:2] == b"MZ":
+        return "application/x-msdownload"
+    if data[:4] == b"\x7fELF":
+        return "application/x-executable"
+    sniffed = _sniff(data)
+    if sniffed:
+        return sniffed
+    if declared.startswith(_SNIFFABLE):
+        return "application/octet-stream"  # claims to be an image/PDF but is not
+    if declared in _ZIP_BASED and not data.startswith(b"PK\x03\x04"):
+        return "application/octet-stream"
+    if declared.startswith("text/") and b"\x00" in data[:4096]:
+        return "application/octet-stream"
+    return declared
 
 
 def _sniff(data: bytes) -> str:
@@ -83,8 +114,12 @@ def _thumbnail(data: bytes) -> bytes | None:
 
     Image.MAX_IMAGE_PIXELS = 60_000_000  # refuse decompression bombs
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img = ImageOps.exif_transpose(img)
+        with Image.open(io.BytesIO(data)) as opened:
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too.
+            if opened.width * opened.height > Image.MAX_IMAGE_PIXELS:
+                return None
+            opened.draft("RGB", THUMBNAIL_SIZE)  # JPEG: decode at a reduced size
+            img = ImageOps.exif_transpose(opened)
             img.thumbnail(THUMBNAIL_SIZE)
             out = io.BytesIO()
             img.convert("RGB").save(out, "JPEG", quality=80)

@@ -7,6 +7,11 @@ urlpatterns = [
     path("customers/<int:pk>/followups/new/", views.followup_create_view, name="followup_create"),
     path("followups/", views.followup_list_view, name="followup_list"),
     path("followups/<int:pk>/delete/", views.followup_delete_view, name="followup_delete"),
+    path(
+        "followups/attachments/<int:pk>/",
+        views.followup_attachment_view,
+        name="followup_attachment",
+    ),
     path("tasks/", views.task_list_view, name="task_list"),
     path("tasks/new/", views.task_create_view, name="task_create"),
     path("tasks/<int:pk>/", views.task_edit_view, name="task_edit"),

@@ -59,7 +59,11 @@ def setting_set(*, actor: Any, key: str, value: Any, expected_version: int | Non
         else {"value": [before, value]}
     )
     audit_record(
-        action="config", actor=actor, entity="setting", object_id=key, object_repr=key,
+        action="config",
+        actor=actor,
+        entity="setting",
+        object_id=key,
+        object_repr=key,
         changes=changes,
     )
     return setting_get(key)

@@ -385,7 +385,10 @@ def customer_create(request: HttpRequest, payload: CustomerCreateIn) -> Status:
     """Register (报备) a customer. An existing one with the same credit code, name, phone or
     email (in any department) is a 409 with `existing_id`, its owner and department."""
     actor = request.user
-    data = payload.model_dump(exclude={"contacts", "tags", "custom", "owner_id", "allow_duplicate"})
+    # Only what was sent: a default must not count as writing a read-only field.
+    data = payload.model_dump(
+        exclude_unset=True, exclude={"contacts", "tags", "custom", "owner_id", "allow_duplicate"}
+    )
     customer = services.customer_create(
         actor=actor,
         data=data,

@@ -142,6 +142,29 @@ def _contact_doc(c: Contact) -> SearchDoc:
     )
 
 
+def _shown(actor: Any, obj: Any, name: str) -> str:
+    from crm.access.fieldsec import MASK, present
+
+    value = present(actor, obj, [name]).get(name, MASK)
+    return "" if value is None else str(value)
+
+
+def _customer_present(actor: Any, c: Customer) -> tuple[str, str]:
+    from crm.access.fieldsec import present
+
+    shown = present(actor, c, ["province", "city", "industry"])
+    where = " ".join(str(shown[k]) for k in ("province", "city") if shown.get(k))
+    return _shown(actor, c, "name"), " · ".join(
+        p for p in (where, str(shown.get("industry") or "")) if p
+    )
+
+
+def _contact_present(actor: Any, c: Contact) -> tuple[str, str]:
+    # The company and the job title: never a phone or an email in a result line.
+    parts = (_shown(actor, c.customer, "name"), _shown(actor, c, "title"))
+    return _shown(actor, c, "name"), " · ".join(p for p in parts if p)
+
+
 search_register(
     Searchable(
         entity="customer",
@@ -150,6 +173,7 @@ search_register(
         label=_("客户"),
         queryset=lambda: Customer.objects.select_related("owner"),
         order=10,
+        present=_customer_present,
     )
 )
 search_register(
@@ -160,6 +184,7 @@ search_register(
         label=_("联系人"),
         queryset=lambda: Contact.objects.select_related("customer"),
         order=20,
+        present=_contact_present,
     )
 )
 

@@ -12,12 +12,26 @@ from crm.core.home import HomeCard, home_card_provider
 from crm.core.navigation import NavItem, nav_register
 from crm.customers.models import Contact, Customer
 
-nav_register(NavItem("customers", _("客户"), "customer_list", "building", lambda u: can(u, "view", Customer), 10))
-nav_register(NavItem("contacts", _("联系人"), "contact_list", "users", lambda u: can(u, "view", Contact), 20))
-nav_register(NavItem("pool", _("公海"), "pool_list", "lifebuoy", lambda u: can(u, "view", Customer), 30))
+nav_register(
+    NavItem(
+        "customers", _("客户"), "customer_list", "building", lambda u: can(u, "view", Customer), 10
+    )
+)
+nav_register(
+    NavItem("contacts", _("联系人"), "contact_list", "users", lambda u: can(u, "view", Contact), 20)
+)
+nav_register(
+    NavItem("pool", _("公海"), "pool_list", "lifebuoy", lambda u: can(u, "view", Customer), 30)
+)
 nav_register(NavItem("tags", _("标签"), "tag_list", "tag", lambda u: can(u, "view", "tag"), 40))
-nav_register(NavItem("custom_fields", _("自定义字段"), "custom_field_list", "forms", is_admin, 50, "admin"))
-nav_register(NavItem("customer_settings", _("客户设置"), "customer_settings", "settings", is_admin, 51, "admin"))
+nav_register(
+    NavItem("custom_fields", _("自定义字段"), "custom_field_list", "forms", is_admin, 50, "admin")
+)
+nav_register(
+    NavItem(
+        "customer_settings", _("客户设置"), "customer_settings", "settings", is_admin, 51, "admin"
+    )
+)
 nav_register(NavItem("handover", _("离职交接"), "handover", "switch", is_admin, 52, "admin"))
 
 

@@ -117,7 +117,8 @@ def phone_normalize(value: str, *, field: str = "mobile") -> tuple[str, str]:
         raise ValidationFailed(_("号码格式不正确：%(v)s") % {"v": raw[:40]}, field=field) from exc
     if not phonenumbers.is_valid_number(number):
         raise ValidationFailed(
-            _("不是有效的电话号码：%(v)s（手机 11 位，座机请带区号）") % {"v": raw[:40]}, field=field
+            _("不是有效的电话号码：%(v)s（手机 11 位，座机请带区号）") % {"v": raw[:40]},
+            field=field,
         )
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if number.extension:

@@ -20,6 +20,7 @@ from crm.customers.models import (
     Contact,
     Customer,
     CustomerCollaborator,
+    CustomerTag,
     HandoverBatch,
     RequestStatus,
     SavedView,
@@ -82,7 +83,13 @@ def _custom_filters(qs: QuerySet, entity: str, filters: Any) -> QuerySet:
             qs = qs.filter(**{f"custom__{key}": str(value).lower() in ("1", "true", "yes", "是")})
         elif d.type in (CustomFieldType.NUMBER, CustomFieldType.USER):
             try:
-                qs = qs.filter(**{f"custom__{key}": float(value) if d.type == CustomFieldType.NUMBER else int(value)})
+                qs = qs.filter(
+                    **{
+                        f"custom__{key}": float(value)
+                        if d.type == CustomFieldType.NUMBER
+                        else int(value)
+                    }
+                )
             except (TypeError, ValueError) as exc:
                 raise ValidationFailed("not a number", field=raw_key) from exc
         elif d.type in (CustomFieldType.TEXT, CustomFieldType.LONGTEXT):
@@ -100,17 +107,22 @@ def _json_contains_ok() -> bool:
 
 def customer_filter(actor: Any, filters: Any, *, pool: bool = False) -> QuerySet[Customer]:
     """The filtered, visible customers (no ordering): shared by the list, the API and exports."""
-    qs = visible(actor, Customer)
-    qs = qs.filter(owner__isnull=True) if pool else qs.filter(owner__isnull=False)
+    if pool:
+        qs = visible(actor, Customer).filter(owner__isnull=True)
+    else:
+        qs = customers_visible_owned(actor)
     get = filters.get
     q = (get("q") or "").strip()
     if q:
-        from crm.search.selectors import _candidate_ids
+        from crm.search.selectors import _candidate_ids, digit_query, phones_masked
 
         ids = [row[1] for row in _candidate_ids(q, ["customer"])]
-        contact_ids = [row[1] for row in _candidate_ids(q, ["contact"])]
+        # Digits must not confirm a contact's masked phone (as in the global search).
+        blind = phones_masked(actor, "contact", digit_query(q))
+        contact_ids = [] if blind else [row[1] for row in _candidate_ids(q, ["contact"])]
         qs = qs.filter(
-            Q(pk__in=ids) | Q(pk__in=Contact.objects.filter(pk__in=contact_ids).values("customer_id"))
+            Q(pk__in=ids)
+            | Q(pk__in=Contact.objects.filter(pk__in=contact_ids).values("customer_id"))
         )
     owner = get("owner")
     if owner == "me":
@@ -131,7 +143,11 @@ def customer_filter(actor: Any, filters: Any, *, pool: bool = False) -> QuerySet
         if t is None:
             qs = qs.none()
         else:
-            qs = qs.filter(pk__in=Customer.tags.through.objects.filter(tag__path__startswith=t.path).values("customer_id"))
+            qs = qs.filter(
+                pk__in=CustomerTag.objects.filter(tag__path__startswith=t.path).values(
+                    "customer_id"
+                )
+            )
     for key in ("level", "province", "city", "status", "industry", "source"):
         value = get(key)
         if value:
@@ -146,6 +162,52 @@ def customer_filter(actor: Any, filters: Any, *, pool: bool = False) -> QuerySet
         end_of_today = timezone.localtime().replace(hour=23, minute=59, second=59)
         qs = qs.filter(next_follow_up_at__lte=end_of_today)
     return _custom_filters(qs, "customer", filters)
+
+
+def customers_visible_owned(actor: Any) -> QuerySet[Customer]:
+    """The rows of `visible(actor, Customer).filter(owner__isnull=False)` (the customer list;
+    the pool has its own page), in a shape SQLite can serve from its indexes.
+
+    A rep sees his customers OR those he collaborates on OR the pool: no single index serves
+    that OR, and under ORDER BY id DESC LIMIT 51 SQLite walks the whole table in id order
+    (about 0.5 s at a million customers) to find a rep's few hundred. For an actor who sees
+    only his own customers, the list is therefore `id IN (branch 1 UNION ALL branch 2 …)`
+    over the branches of visible()'s own predicate (crm.access.visibility.visible_branches),
+    each branch served by its own index. The pool branch `owner IS NULL` is left out: it
+    contradicts `owner IS NOT NULL`. Same rows, by construction: (A ∨ B ∨ N) ∧ ¬N ≡
+    (A ∨ B) ∧ ¬N (tested in crm/customers/tests/test_query_counts.py).
+
+    Managers (a department, a subtree, reports) and scope "all" keep the plain filter: they
+    see a large share of all customers, so the walk in id order stops after a few rows,
+    while a UNION would collect hundreds of thousands of ids first.
+    """
+    from crm.access.models import Scope
+    from crm.access.visibility import grant_for, visible_branches
+
+    qs = visible(actor, Customer).filter(owner__isnull=False)
+    if is_admin(actor) or grant_for(actor, "customer").scope_for("view") != Scope.OWN:
+        return qs
+    if report_ids(actor):
+        return qs
+    branches = visible_branches(actor, Customer)
+    if not branches:  # None (every row) or [] (none): the plain queryset says it as well
+        return qs
+    kept = [b for b in branches if not _is_pool_branch(b)]
+    if not kept:
+        return Customer.objects.none()
+    # all_objects: the outer query applies the default manager's filter (not deleted) once.
+    parts = [Customer.all_objects.filter(b).order_by().values("pk") for b in kept]
+    ids = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return Customer.objects.filter(owner__isnull=False, pk__in=ids)
+
+
+def _is_pool_branch(q: Q) -> bool:
+    """The branch is exactly `owner IS NULL` (the pool)."""
+    return (
+        not q.negated
+        and len(q.children) == 1
+        and q.children[0] in (("owner__isnull", True), ("owner_id__isnull", True))
+    )
 
 
 def customer_list(
@@ -168,18 +230,22 @@ def customer_list(
 def _attach_tags(customers: list[Customer]) -> None:
     ids = [c.pk for c in customers]
     tags: dict[int, list[Tag]] = {i: [] for i in ids}
-    for link in Customer.tags.through.objects.filter(customer_id__in=ids).select_related("tag"):
+    for link in CustomerTag.objects.filter(customer_id__in=ids).select_related("tag"):
         tags[link.customer_id].append(link.tag)
     for c in customers:
         c.tag_list = tags.get(c.pk, [])  # type: ignore[attr-defined]
 
 
 def customer_get(*, actor: Any, customer_id: Any) -> Customer:
-    return visible_get(actor, Customer.objects.select_related("owner", "owner__department"), customer_id)
+    return visible_get(
+        actor, Customer.objects.select_related("owner", "owner__department"), customer_id
+    )
 
 
 def contact_get(*, actor: Any, contact_id: Any) -> Contact:
-    return visible_get(actor, Contact.objects.select_related("customer", "customer__owner"), contact_id)
+    return visible_get(
+        actor, Contact.objects.select_related("customer", "customer__owner"), contact_id
+    )
 
 
 def contact_filter(actor: Any, filters: Any) -> QuerySet[Contact]:
@@ -187,9 +253,12 @@ def contact_filter(actor: Any, filters: Any) -> QuerySet[Contact]:
     get = filters.get
     q = (get("q") or "").strip()
     if q:
-        from crm.search.selectors import _candidate_ids
+        from crm.search.selectors import _candidate_ids, digit_query, phones_masked
 
-        qs = qs.filter(pk__in=[row[1] for row in _candidate_ids(q, ["contact"])])
+        if phones_masked(actor, "contact", digit_query(q)):
+            qs = qs.none()  # digits must not confirm a masked phone
+        else:
+            qs = qs.filter(pk__in=[row[1] for row in _candidate_ids(q, ["contact"])])
     customer = _int(get("customer"), "customer")
     if customer:
         qs = qs.filter(customer_id=customer)
@@ -207,11 +276,23 @@ def contact_filter(actor: Any, filters: Any) -> QuerySet[Contact]:
         from crm.access.models import Department
 
         dept = Department.objects.filter(pk=department).first()
-        qs = qs.filter(customer__owner__department__path__startswith=dept.path) if dept else qs.none()
+        qs = (
+            qs.filter(customer__owner__department__path__startswith=dept.path)
+            if dept
+            else qs.none()
+        )
     tag = _int(get("tag"), "tag")
     if tag:
         t = Tag.objects.filter(pk=tag).first()
-        qs = qs.filter(customer_id__in=Customer.tags.through.objects.filter(tag__path__startswith=t.path).values("customer_id")) if t else qs.none()
+        qs = (
+            qs.filter(
+                customer_id__in=CustomerTag.objects.filter(tag__path__startswith=t.path).values(
+                    "customer_id"
+                )
+            )
+            if t
+            else qs.none()
+        )
     return _custom_filters(qs, "contact", filters)
 
 
@@ -225,7 +306,12 @@ def contact_list(*, actor: Any, filters: Any, cursor: str | None = None, limit: 
 
 
 def customer_timeline(
-    *, actor: Any, customer_id: Any, kinds: list[str] | None = None, cursor: str | None = None, limit: int = 30
+    *,
+    actor: Any,
+    customer_id: Any,
+    kinds: list[str] | None = None,
+    cursor: str | None = None,
+    limit: int = 30,
 ) -> Page:
     customer = customer_get(actor=actor, customer_id=customer_id)
     qs = TimelineEvent.objects.filter(customer_id=customer.pk).select_related("actor", "contact")
@@ -267,15 +353,22 @@ def customer_360(*, actor: Any, customer_id: Any, kinds: list[str] | None = None
     entity = entity_get("customer")
     contacts = [
         contact_present(actor, c)
-        for c in visible(actor, Contact).filter(customer_id=customer.pk).order_by("-is_primary", "id")[:200]
+        for c in visible(actor, Contact)
+        .filter(customer_id=customer.pk)
+        .order_by("-is_primary", "id")[:200]
     ]
     tags = list(Tag.objects.filter(customertag__customer_id=customer.pk).order_by("full_name"))
-    collaborators = [c.user for c in CustomerCollaborator.objects.filter(customer=customer).select_related("user")]
+    collaborators = [
+        c.user
+        for c in CustomerCollaborator.objects.filter(customer=customer).select_related("user")
+    ]
     can_edit = can(actor, "edit", customer)
     pending: list[CollaborationRequest] = []
     if can_edit or is_admin(actor):
         pending = list(
-            CollaborationRequest.objects.filter(customer=customer, status=RequestStatus.PENDING).select_related("requester")
+            CollaborationRequest.objects.filter(
+                customer=customer, status=RequestStatus.PENDING
+            ).select_related("requester")
         )
     return Customer360(
         customer=customer,
@@ -285,7 +378,9 @@ def customer_360(*, actor: Any, customer_id: Any, kinds: list[str] | None = None
         tags=tags,
         collaborators=collaborators,
         timeline=customer_timeline(actor=actor, customer_id=customer.pk, kinds=kinds),
-        custom_fields=[(d, (customer.custom or {}).get(d.key)) for d in custom_field_defs("customer")],
+        custom_fields=[
+            (d, (customer.custom or {}).get(d.key)) for d in custom_field_defs("customer")
+        ],
         can_edit=can_edit,
         can_delete=can(actor, "delete", customer),
         can_release=can_edit and customer.owner_id is not None,
@@ -327,7 +422,9 @@ def saved_views(*, actor: Any, entity: str) -> list[SavedView]:
 
 def collaboration_requests_pending(*, actor: Any) -> list[CollaborationRequest]:
     """Requests the actor may decide: on their own customers, their team's, or all for admins."""
-    qs = CollaborationRequest.objects.filter(status=RequestStatus.PENDING).select_related("customer", "requester")
+    qs = CollaborationRequest.objects.filter(status=RequestStatus.PENDING).select_related(
+        "customer", "requester"
+    )
     if not is_admin(actor):
         qs = qs.filter(customer__owner_id__in=[actor.pk, *report_ids(actor)])
     return list(qs[:200])
@@ -500,7 +597,9 @@ def customer_primary_contacts(*, actor: Any, customer_ids: list[int]) -> dict[in
     """The primary contact of each listed customer, through field security (one query)."""
     if not customer_ids:
         return {}
-    rows = visible(actor, Contact).filter(customer_id__in=customer_ids, is_primary=True).order_by("id")
+    rows = (
+        visible(actor, Contact).filter(customer_id__in=customer_ids, is_primary=True).order_by("id")
+    )
     out: dict[int, dict[str, Any]] = {}
     for contact in rows:
         out.setdefault(contact.customer_id, contact_present(actor, contact))

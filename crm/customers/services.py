@@ -388,7 +388,9 @@ def customer_quick_add(
     """Quick add: a name and one way to reach them, in one screen."""
     channels = {"mobile": mobile, "phone": phone, "email": email, "wechat": wechat}
     if not any(str(v or "").strip() for v in channels.values()):
-        raise ValidationFailed(_("请至少填写一种联系方式（手机、电话、邮箱或微信）"), field="mobile")
+        raise ValidationFailed(
+            _("请至少填写一种联系方式（手机、电话、邮箱或微信）"), field="mobile"
+        )
     contact = {k: v for k, v in channels.items() if v}
     contact["name"] = (contact_name or "").strip() or _("未命名联系人")
     return customer_create(actor=actor, data={"name": name}, contacts=[contact])
@@ -431,9 +433,7 @@ def customer_update(
     for key, value in clean.items():
         setattr(customer, key, value)
     customer.custom = values
-    save_with_version(
-        customer, expected_version=expected_version, fields=[*clean.keys(), "custom"]
-    )
+    save_with_version(customer, expected_version=expected_version, fields=[*clean.keys(), "custom"])
     _completeness_refresh(customer)
     changes = diff(before, {k: getattr(customer, k) for k in before})
     if changes:
@@ -464,21 +464,27 @@ def customer_after_restore(customer: Any, actor: Any) -> None:
         return
     search_index(customer)
     search_index_many(customer.contacts.all())
-    timeline_append(customer_id=customer.pk, kind="restored", actor=actor, summary=_("从回收站恢复"))
+    timeline_append(
+        customer_id=customer.pk, kind="restored", actor=actor, summary=_("从回收站恢复")
+    )
 
 
 # ----------------------------------------------------------------- contacts
 
 
 @transaction.atomic
-def contact_create(*, actor: Any, customer: Customer, data: dict[str, Any], custom: dict | None = None) -> Contact:
+def contact_create(
+    *, actor: Any, customer: Customer, data: dict[str, Any], custom: dict | None = None
+) -> Contact:
     require(actor, "create", Contact)
     require(actor, "edit", customer)
     clean = contact_clean(data)
     require_writable(actor, "contact", [k for k in CONTACT_FIELDS if data.get(k)])
     values = custom_values_clean(entity="contact", values=custom)
     is_primary = not customer.contacts.exists()
-    contact = Contact.objects.create(customer=customer, is_primary=is_primary, custom=values, **clean)
+    contact = Contact.objects.create(
+        customer=customer, is_primary=is_primary, custom=values, **clean
+    )
     _completeness_refresh(customer)
     customer_changed(
         customer=customer,
@@ -550,7 +556,9 @@ def _tag_paths(tag: Tag) -> None:
     Tag.objects.filter(pk=tag.pk).update(path=path, full_name=full)
     tag.path, tag.full_name = path, full
     if old_path not in ("", "/") and old_path != path:
-        for child in Tag.objects.filter(path__startswith=old_path).exclude(pk=tag.pk).order_by("path"):
+        for child in (
+            Tag.objects.filter(path__startswith=old_path).exclude(pk=tag.pk).order_by("path")
+        ):
             child.refresh_from_db()
             _tag_paths(child)
     else:
@@ -583,7 +591,9 @@ def tag_create(*, actor: Any, name: str, parent: Tag | None = None, color: str =
 
 
 @transaction.atomic
-def tag_update(*, actor: Any, tag: Tag, name: str | None = None, parent: Any = ..., color: str | None = None) -> Tag:
+def tag_update(
+    *, actor: Any, tag: Tag, name: str | None = None, parent: Any = ..., color: str | None = None
+) -> Tag:
     require(actor, "edit", tag)
     before = {"full_name": tag.full_name, "color": tag.color}
     if name is not None:
@@ -614,15 +624,18 @@ def tag_delete(*, actor: Any, tag: Tag) -> None:
     if tag.children.exists():
         raise ValidationFailed(_("请先删除或移走下级标签"), field="children")
     used = CustomerTag.objects.filter(tag=tag).count()
-    audit_record(action="delete", actor=actor, obj=tag, changes={"full_name": tag.full_name, "customers": used})
+    audit_record(
+        action="delete",
+        actor=actor,
+        obj=tag,
+        changes={"full_name": tag.full_name, "customers": used},
+    )
     CustomerTag.objects.filter(tag=tag).delete()
     tag.delete()
 
 
 @transaction.atomic
-def customers_tag(
-    *, actor: Any, customer_ids: list[int], tags: list[Tag], add: bool = True
-) -> int:
+def customers_tag(*, actor: Any, customer_ids: list[int], tags: list[Tag], add: bool = True) -> int:
     """Bulk tag / untag: only customers the actor may edit; returns how many changed."""
     if not tags:
         raise ValidationFailed(_("请选择标签"), field="tags")
@@ -633,7 +646,11 @@ def customers_tag(
     tag_names = [t.full_name for t in tags]
     for cid in ids:
         if add:
-            existing = set(CustomerTag.objects.filter(customer_id=cid, tag__in=tags).values_list("tag_id", flat=True))
+            existing = set(
+                CustomerTag.objects.filter(customer_id=cid, tag__in=tags).values_list(
+                    "tag_id", flat=True
+                )
+            )
             new = [CustomerTag(customer_id=cid, tag=t) for t in tags if t.pk not in existing]
             if not new:
                 continue
@@ -646,8 +663,16 @@ def customers_tag(
                 continue
             summary = _("移除标签：%s") % "、".join(tag_names)
         changed += 1
-        timeline_append(customer_id=cid, kind="tagged", actor=actor, summary=summary, data={"tags": tag_names, "add": add})
-        Customer.objects.filter(pk=cid).update(version=models_F("version") + 1, updated_at=timezone.now())
+        timeline_append(
+            customer_id=cid,
+            kind="tagged",
+            actor=actor,
+            summary=summary,
+            data={"tags": tag_names, "add": add},
+        )
+        Customer.objects.filter(pk=cid).update(
+            version=models_F("version") + 1, updated_at=timezone.now()
+        )
     if changed:
         audit_record(
             action="update",
@@ -690,7 +715,11 @@ def customer_claim(*, actor: Any, customer: Customer) -> Customer:
         )
     now = timezone.now()
     Customer.objects.filter(pk=locked.pk).update(
-        owner=actor, owned_since=now, pool_entered_at=None, pool_reason="", version=locked.version + 1
+        owner=actor,
+        owned_since=now,
+        pool_entered_at=None,
+        pool_reason="",
+        version=locked.version + 1,
     )
     customer.refresh_from_db()
     customer_changed(
@@ -704,7 +733,9 @@ def customer_claim(*, actor: Any, customer: Customer) -> Customer:
 
 
 @transaction.atomic
-def customer_release(*, actor: Any, customer: Customer, reason: str, system: bool = False) -> Customer:
+def customer_release(
+    *, actor: Any, customer: Customer, reason: str, system: bool = False
+) -> Customer:
     """Return a customer to the pool with a reason (the rep, a manager, or a pool rule)."""
     if not system:
         require(actor, "edit", customer)
@@ -821,31 +852,55 @@ def customer_transfer(*, actor: Any, customer_ids: list[int], owner: User) -> in
 
 
 @transaction.atomic
-def collaboration_request_create(*, actor: Any, customer_id: int, reason: str = "") -> CollaborationRequest:
+def collaboration_request_create(
+    *, actor: Any, customer_id: int, reason: str = ""
+) -> CollaborationRequest:
     """A rep found an existing customer on registration and asks to join it."""
     customer = Customer.objects.filter(pk=customer_id).first()  # unscoped: it may be invisible
     if customer is None:
         raise NotFound()
-    if customer.owner_id == actor.pk or CustomerCollaborator.objects.filter(customer=customer, user=actor).exists():
+    if (
+        customer.owner_id == actor.pk
+        or CustomerCollaborator.objects.filter(customer=customer, user=actor).exists()
+    ):
         raise ValidationFailed(_("您已经可以访问该客户"), field="customer")
     existing = CollaborationRequest.objects.filter(
         customer=customer, requester=actor, status=RequestStatus.PENDING
     ).first()
     if existing:
         return existing
-    req = CollaborationRequest.objects.create(customer=customer, requester=actor, reason=(reason or "")[:300])
-    audit_record(action="create", actor=actor, entity="collaboration", object_id=req.pk, object_repr=str(customer.pk), changes={"customer": customer.pk})
+    req = CollaborationRequest.objects.create(
+        customer=customer, requester=actor, reason=(reason or "")[:300]
+    )
+    audit_record(
+        action="create",
+        actor=actor,
+        entity="collaboration",
+        object_id=req.pk,
+        object_repr=str(customer.pk),
+        changes={"customer": customer.pk},
+    )
     return req
 
 
 def _can_decide(actor: Any, req: CollaborationRequest) -> bool:
     owner_id = req.customer.owner_id
-    return bool(is_admin(actor) or (owner_id and owner_id == actor.pk) or (owner_id and owner_id in _team_ids(actor)))
+    return bool(
+        is_admin(actor)
+        or (owner_id and owner_id == actor.pk)
+        or (owner_id and owner_id in _team_ids(actor))
+    )
 
 
 @transaction.atomic
-def collaboration_request_decide(*, actor: Any, request_id: int, approve: bool) -> CollaborationRequest:
-    req = CollaborationRequest.objects.select_related("customer", "requester").filter(pk=request_id).first()
+def collaboration_request_decide(
+    *, actor: Any, request_id: int, approve: bool
+) -> CollaborationRequest:
+    req = (
+        CollaborationRequest.objects.select_related("customer", "requester")
+        .filter(pk=request_id)
+        .first()
+    )
     if req is None or not _can_decide(actor, req):
         raise NotFound()
     if req.status != RequestStatus.PENDING:
@@ -855,7 +910,9 @@ def collaboration_request_decide(*, actor: Any, request_id: int, approve: bool) 
     req.decided_at = timezone.now()
     req.save(update_fields=["status", "decided_by", "decided_at"])
     if approve:
-        CustomerCollaborator.objects.get_or_create(customer=req.customer, user=req.requester, defaults={"added_by": actor})
+        CustomerCollaborator.objects.get_or_create(
+            customer=req.customer, user=req.requester, defaults={"added_by": actor}
+        )
         customer_changed(
             customer=req.customer,
             actor=actor,
@@ -916,17 +973,31 @@ def handover_preview(*, actor: Any, from_user: User, to_users: list[User]) -> Ha
 
 
 @transaction.atomic
-def handover_execute(*, actor: Any, from_user: User, to_users: list[User], reason: str = "") -> HandoverBatch:
+def handover_execute(
+    *, actor: Any, from_user: User, to_users: list[User], reason: str = ""
+) -> HandoverBatch:
     plan = handover_preview(actor=actor, from_user=from_user, to_users=to_users)
     batch = HandoverBatch.objects.create(
         actor=actor,
         from_user=from_user,
         reason=(reason or "")[:200],
-        summary={"customers": len(plan.assignments), "contacts": plan.contacts, "to": {str(k): v for k, v in plan.counts.items()}},
+        summary={
+            "customers": len(plan.assignments),
+            "contacts": plan.contacts,
+            "to": {str(k): v for k, v in plan.counts.items()},
+        },
     )
     items = []
     for customer, new_owner in plan.assignments:
-        items.append(HandoverItem(batch=batch, entity="customer", object_id=customer.pk, old_owner=from_user, new_owner=new_owner))
+        items.append(
+            HandoverItem(
+                batch=batch,
+                entity="customer",
+                object_id=customer.pk,
+                old_owner=from_user,
+                new_owner=new_owner,
+            )
+        )
         # A new owner starts a new protection period: the pool rules must not take the
         # customer straight back the night after a handover.
         Customer.objects.filter(pk=customer.pk).update(
@@ -965,8 +1036,12 @@ def handover_undo(*, actor: Any, batch_id: int) -> HandoverBatch:
                 customer_id=item.object_id,
                 kind="handover",
                 actor=actor,
-                summary=_("撤销离职交接：%(b)s → %(a)s") % {"a": item.old_owner.name, "b": item.new_owner.name},
-                data={"changes": {"owner": [item.new_owner.name, item.old_owner.name]}, "batch": batch.pk},
+                summary=_("撤销离职交接：%(b)s → %(a)s")
+                % {"a": item.old_owner.name, "b": item.new_owner.name},
+                data={
+                    "changes": {"owner": [item.new_owner.name, item.old_owner.name]},
+                    "batch": batch.pk,
+                },
             )
         else:
             skipped += 1
@@ -975,7 +1050,13 @@ def handover_undo(*, actor: Any, batch_id: int) -> HandoverBatch:
     # Kept on the batch so the handover page can say what the undo restored and skipped.
     batch.summary = {**batch.summary, "undo": {"restored": restored, "skipped": skipped}}
     batch.save(update_fields=["undone_at", "undone_by", "summary"])
-    audit_record(action="update", actor=actor, obj=batch, entity="handover", changes={"undone": True, "restored": restored, "skipped": skipped})
+    audit_record(
+        action="update",
+        actor=actor,
+        obj=batch,
+        entity="handover",
+        changes={"undone": True, "restored": restored, "skipped": skipped},
+    )
     return batch
 
 
@@ -1018,7 +1099,9 @@ def customer_settings_update(
     if levels is not None:
         clean = [str(level).strip() for level in levels if str(level).strip()]
         if not clean or len(clean) != len(set(clean)) or any(len(x) > 20 for x in clean):
-            raise ValidationFailed(_("客户级别不能为空、不能重复、每个不超过 20 个字符"), field="levels")
+            raise ValidationFailed(
+                _("客户级别不能为空、不能重复、每个不超过 20 个字符"), field="levels"
+            )
         setting_set(actor=actor, key=config.LEVELS, value=clean)
     if completeness_fields is not None:
         allowed = {k for k, _l in config.COMPLETENESS_CHOICES}
@@ -1027,14 +1110,18 @@ def customer_settings_update(
         allowed |= {f"custom.{d.key}" for d in custom_field_defs("customer")}
         bad = [f for f in completeness_fields if f not in allowed]
         if bad:
-            raise ValidationFailed(_("未知的关键字段：%s") % ", ".join(bad)[:100], field="completeness_fields")
-        setting_set(actor=actor, key=config.COMPLETENESS, value=list(dict.fromkeys(completeness_fields)))
+            raise ValidationFailed(
+                _("未知的关键字段：%s") % ", ".join(bad)[:100], field="completeness_fields"
+            )
+        setting_set(
+            actor=actor, key=config.COMPLETENESS, value=list(dict.fromkeys(completeness_fields))
+        )
         transaction.on_commit(lambda: completeness_recompute_task.enqueue())
     if pool is not None:
         current = config.pool_rules()
         clean_pool: dict[str, Any] = {"enabled": bool(pool.get("enabled", current["enabled"]))}
         for key in ("protection_days", "no_follow_up_days", "no_won_days", "claim_limit"):
-            value = pool.get(key, current.get(key))
+            value: Any = pool.get(key, current.get(key))
             try:
                 number = int(value)
             except (TypeError, ValueError) as exc:

@@ -32,7 +32,16 @@ def custom_field_defs(entity: str, *, active_only: bool = True) -> list[CustomFi
     return list(qs.order_by("order", "id"))
 
 
-FIELDS = ["label", "type", "choices", "help_text", "required_from", "filterable", "order", "is_active"]
+FIELDS = [
+    "label",
+    "type",
+    "choices",
+    "help_text",
+    "required_from",
+    "filterable",
+    "order",
+    "is_active",
+]
 
 
 def _clean_def(entity: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +122,7 @@ def _has_values(field: CustomFieldDef) -> bool:
     from crm.access.registry import entity_get
 
     model = entity_get(field.entity).model
-    return model._default_manager.filter(**{f"custom__has_key": field.key}).exists()
+    return model._default_manager.filter(custom__has_key=field.key).exists()
 
 
 def _value_error(field: CustomFieldDef, message: str) -> ValidationFailed:
@@ -129,7 +138,9 @@ def custom_value_clean(field: CustomFieldDef, value: Any) -> Any:
         text = str(value).strip()
         limit = 200 if t == CustomFieldType.TEXT else 5000
         if len(text) > limit:
-            raise _value_error(field, _("%(label)s 不能超过 %(n)d 个字符") % {"label": field.label, "n": limit})
+            raise _value_error(
+                field, _("%(label)s 不能超过 %(n)d 个字符") % {"label": field.label, "n": limit}
+            )
         return text or None
     if t in (CustomFieldType.NUMBER, CustomFieldType.MONEY):
         if isinstance(value, bool):
@@ -150,7 +161,9 @@ def custom_value_clean(field: CustomFieldDef, value: Any) -> Any:
         try:
             return dt.date.fromisoformat(str(value).strip()[:10]).isoformat()
         except ValueError as exc:
-            raise _value_error(field, _("%(label)s 日期格式应为 2026-01-31") % {"label": field.label}) from exc
+            raise _value_error(
+                field, _("%(label)s 日期格式应为 2026-01-31") % {"label": field.label}
+            ) from exc
     if t == CustomFieldType.CHOICE:
         if str(value) not in field.choices:
             raise _value_error(field, _("%(label)s 不是可选的值") % {"label": field.label})
@@ -160,7 +173,11 @@ def custom_value_clean(field: CustomFieldDef, value: Any) -> Any:
         values = [str(v).strip() for v in values]
         bad = [v for v in values if v not in field.choices]
         if bad:
-            raise _value_error(field, _("%(label)s 含有不可选的值：%(v)s") % {"label": field.label, "v": ", ".join(bad)[:100]})
+            raise _value_error(
+                field,
+                _("%(label)s 含有不可选的值：%(v)s")
+                % {"label": field.label, "v": ", ".join(bad)[:100]},
+            )
         return list(dict.fromkeys(values)) or None
     if t == CustomFieldType.USER:
         from crm.access.models import User
@@ -201,7 +218,9 @@ def custom_values_clean(
     result = dict(existing or {})
     for key, value in (values or {}).items():
         if key not in defs:
-            raise ValidationFailed(_("未知的自定义字段：%s") % str(key)[:50], field=f"custom.{str(key)[:50]}")
+            raise ValidationFailed(
+                _("未知的自定义字段：%s") % str(key)[:50], field=f"custom.{str(key)[:50]}"
+            )
         cleaned = custom_value_clean(defs[key], value)
         if cleaned is None:
             result.pop(key, None)
@@ -210,11 +229,13 @@ def custom_values_clean(
     if status and status_order and status in status_order:
         reached = status_order.index(status)
         for d in defs.values():
-            if d.required_from and d.required_from in status_order:
-                if status_order.index(d.required_from) <= reached and key_missing(result, d.key):
-                    raise _value_error(
-                        d, _("进入当前状态后，%(label)s 为必填") % {"label": d.label}
-                    )
+            if (
+                d.required_from
+                and d.required_from in status_order
+                and status_order.index(d.required_from) <= reached
+                and key_missing(result, d.key)
+            ):
+                raise _value_error(d, _("进入当前状态后，%(label)s 为必填") % {"label": d.label})
     return result
 
 

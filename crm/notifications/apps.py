@@ -7,4 +7,4 @@ class NotificationsConfig(AppConfig):
     verbose_name = "通知"
 
     def ready(self) -> None:
-        from crm.notifications import jobs  # noqa: F401
+        from crm.notifications import jobs, nav  # noqa: F401

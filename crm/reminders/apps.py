@@ -7,4 +7,4 @@ class RemindersConfig(AppConfig):
     verbose_name = "提醒规则"
 
     def ready(self) -> None:
-        from crm.reminders import conditions, jobs  # noqa: F401
+        from crm.reminders import conditions, jobs, nav  # noqa: F401

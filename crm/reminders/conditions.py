@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from crm.reminders.registry import Condition, Occurrence, condition_register
 
@@ -210,7 +210,7 @@ def task_overdue(now: dt.datetime, params: dict[str, Any]) -> Iterator[Occurrenc
 condition_register(
     Condition(
         "no_follow_up",
-        _lazy("N 天未跟进"),
+        gettext_lazy("N 天未跟进"),
         "no_follow_up",
         {
             "days": 7,
@@ -219,33 +219,35 @@ condition_register(
             "notify_manager": True,
         },
         no_follow_up,
-        _lazy("负责人 N 天未跟进客户时提醒负责人；重要客户（级别或商机金额）同时提醒其上级。"),
+        gettext_lazy(
+            "负责人 N 天未跟进客户时提醒负责人；重要客户（级别或商机金额）同时提醒其上级。"
+        ),
     )
 )
 condition_register(
     Condition(
         "follow_up_overdue",
-        _lazy("计划跟进日期已过"),
+        gettext_lazy("计划跟进日期已过"),
         "follow_up_overdue",
         {"grace_hours": 0},
         follow_up_overdue,
-        _lazy("客户的下次跟进时间已过但没有新的跟进时提醒负责人。"),
+        gettext_lazy("客户的下次跟进时间已过但没有新的跟进时提醒负责人。"),
     )
 )
 condition_register(
     Condition(
         "contact_birthday",
-        _lazy("联系人生日"),
+        gettext_lazy("联系人生日"),
         "birthday",
         {"days_ahead": 3},
         contact_birthday,
-        _lazy("联系人生日前 N 天提醒客户负责人。"),
+        gettext_lazy("联系人生日前 N 天提醒客户负责人。"),
     )
 )
 condition_register(
     Condition(
         "festival",
-        _lazy("节日问候"),
+        gettext_lazy("节日问候"),
         "festival",
         {
             "days_ahead": 3,
@@ -258,26 +260,26 @@ condition_register(
             ],
         },
         festival,
-        _lazy("配置的节日前 N 天提醒有客户的销售发送问候。"),
+        gettext_lazy("配置的节日前 N 天提醒有客户的销售发送问候。"),
     )
 )
 condition_register(
     Condition(
         "task_due",
-        _lazy("待办即将到期"),
+        gettext_lazy("待办即将到期"),
         "task_due",
         {"hours_ahead": 24},
         task_due,
-        _lazy("待办在 N 小时内到期时提醒负责人。"),
+        gettext_lazy("待办在 N 小时内到期时提醒负责人。"),
     )
 )
 condition_register(
     Condition(
         "task_overdue",
-        _lazy("待办已逾期"),
+        gettext_lazy("待办已逾期"),
         "task_overdue",
         {},
         task_overdue,
-        _lazy("待办过了截止时间仍未完成时提醒负责人。"),
+        gettext_lazy("待办过了截止时间仍未完成时提醒负责人。"),
     )
 )

@@ -186,7 +186,7 @@ def params_clean(defaults: dict[str, Any], params: dict[str, Any]) -> dict[str, 
         elif isinstance(default, int):
             try:
                 number = int(value)
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 raise ValidationFailed(_("必须是整数"), field=field) from exc
             if number < 0 or number > 10_000_000:
                 raise ValidationFailed(_("超出范围"), field=field)
@@ -202,7 +202,7 @@ def params_clean(defaults: dict[str, Any], params: dict[str, Any]) -> dict[str, 
                     try:
                         day = dt.date.fromisoformat(str(item[0]))
                         clean.append([day.isoformat(), str(item[1])[:20]])
-                    except (ValueError, TypeError, IndexError) as exc:
+                    except (ValueError, TypeError, IndexError, KeyError) as exc:
                         raise ValidationFailed(
                             _('节日格式：[日期, 名称]，如 ["2027-02-06", "春节"]'), field=field
                         ) from exc

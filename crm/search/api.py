@@ -1,8 +1,8 @@
 """Global search: GET /api/v1/search?q= — customers, contacts and whatever registers later.
 
 Results come from crm.search.selectors.search (the index proposes, the permission layer
-decides); titles and subtitles of customers and contacts are rebuilt here from the record
-through field security, so a masked or hidden value never leaks through the index text.
+decides); titles and subtitles are rebuilt from the record through field security by each
+Searchable's `present`, so a masked or hidden value never leaks through the index text.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from crm.access.fieldsec import MASK, present
 from crm.core.apiutils import ERRORS, Text
 from crm.search.selectors import SearchHit, search
 
@@ -42,29 +41,13 @@ class SearchOut(Schema):
     items: list[SearchHitOut]
 
 
-def _shown(actor: Any, obj: Any, name: str) -> str:
-    value = present(actor, obj, [name]).get(name, MASK)
-    return "" if value is None else str(value)
-
-
-def _hit_out(actor: Any, hit: SearchHit) -> dict[str, Any]:
-    title, subtitle = hit.title, hit.subtitle
-    obj = hit.obj
-    if hit.entity == "customer" and obj is not None:
-        title = _shown(actor, obj, "name")
-        shown = present(actor, obj, ["province", "city", "industry"])
-        where = " ".join(str(shown[k]) for k in ("province", "city") if shown.get(k))
-        subtitle = " · ".join(p for p in (where, str(shown.get("industry") or "")) if p)
-    elif hit.entity == "contact" and obj is not None:
-        # The contact's company only: never a phone or an email in a result line.
-        title = _shown(actor, obj, "name")
-        subtitle = _shown(actor, obj.customer, "name")
+def _hit_out(hit: SearchHit) -> dict[str, Any]:
     return {
         "entity": hit.entity,
         "entity_label": str(hit.entity_label),
         "id": hit.id,
-        "title": title,
-        "subtitle": subtitle,
+        "title": hit.title,
+        "subtitle": hit.subtitle,
         "url": hit.url,
         "reason": str(hit.reason),
         "score": hit.score,
@@ -81,4 +64,4 @@ def search_endpoint(request: HttpRequest, params: Query[SearchParams]) -> dict:
         limit=params.limit,
         entities=[params.entity] if params.entity else None,
     )
-    return {"items": [_hit_out(actor, h) for h in hits]}
+    return {"items": [_hit_out(h) for h in hits]}

@@ -18,6 +18,9 @@ class Searchable:
     # How visible objects are loaded for display (select_related etc.).
     queryset: Callable[[], Any] | None = None
     order: int = 100
+    # (actor, obj) -> (title, subtitle) rebuilt through field security: the index text is
+    # not field-secured, so what a result line shows must come from the record itself.
+    present: Callable[[Any, Any], tuple[str, str]] | None = None
 
 
 _SEARCHABLES: dict[str, Searchable] = {}

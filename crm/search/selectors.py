@@ -48,20 +48,21 @@ def _candidate_ids(q: str, entities: list[str]) -> list[tuple[str, int, str, str
     placeholders = ",".join(["%s"] * len(entities))
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
+            # Only "%s" placeholders are formatted into the SQL; every value is a parameter.
             cursor.execute(
-                "SELECT e.entity, e.object_id, e.title, e.subtitle, e.tokens "
+                "SELECT e.entity, e.object_id, e.title, e.subtitle, e.tokens "  # noqa: S608
                 "FROM search_fts f JOIN search_searchentry e ON e.id = f.rowid "
-                f"WHERE search_fts MATCH %s AND e.entity IN ({placeholders}) "  # noqa: S608
+                f"WHERE search_fts MATCH %s AND e.entity IN ({placeholders}) "
                 "ORDER BY f.rowid DESC LIMIT %s",
                 [fts5_expression(terms), *entities, CANDIDATES],
             )
         else:
             cursor.execute(
-                "SELECT e.entity, e.object_id, e.title, e.subtitle, e.tokens "
+                "SELECT e.entity, e.object_id, e.title, e.subtitle, e.tokens "  # noqa: S608
                 "FROM search_searchentry e "
                 "WHERE to_tsvector('simple'::regconfig, e.tokens) "
                 "@@ to_tsquery('simple'::regconfig, %s) "
-                f"AND e.entity IN ({placeholders}) "  # noqa: S608
+                f"AND e.entity IN ({placeholders}) "
                 "ORDER BY e.id DESC LIMIT %s",
                 [tsquery_expression(terms), *entities, CANDIDATES],
             )
@@ -94,44 +95,99 @@ def _score(q: str, title: str, tokens: str) -> tuple[int, str]:
     return 50, _("匹配")
 
 
-def search(*, actor: Any, q: str, limit: int = 20, entities: list[str] | None = None) -> list[SearchHit]:
+def search(
+    *, actor: Any, q: str, limit: int = 20, entities: list[str] | None = None
+) -> list[SearchHit]:
     q = (q or "").strip()[:100]
     if not q:
         return []
-    wanted = [s.entity for s in searchable_list() if entities is None or s.entity in entities]
+    digits = digit_query(q)
+    wanted = [
+        s.entity
+        for s in searchable_list()
+        if (entities is None or s.entity in entities) and not phones_masked(actor, s.entity, digits)
+    ]
     if not wanted:
         return []
     rows = _candidate_ids(q, wanted)
+    # Rank from the index text first, then ask the permission layer which candidates the
+    # actor may see (ids only), and load, present and link only the `limit` best of those:
+    # a common word proposes hundreds of candidates, and building a hit for each of them
+    # cost more than all the rest of the search. Two queries per entity, whatever the count.
+    ranked: list[tuple[int, int, str, Any]] = []  # (score, id, entity, reason)
     by_entity: dict[str, list[int]] = {}
-    meta: dict[tuple[str, int], tuple[str, str, str]] = {}
+    meta: dict[tuple[str, int], tuple[str, str]] = {}
     for entity, object_id, title, subtitle, tokens in rows:
+        score, reason = _score(q, title, tokens)
+        ranked.append((score, object_id, entity, reason))
         by_entity.setdefault(entity, []).append(object_id)
-        meta[(entity, object_id)] = (title, subtitle, tokens)
-    hits: list[SearchHit] = []
+        meta[(entity, object_id)] = (title, subtitle)
+    querysets: dict[str, Any] = {}
+    seen: set[tuple[str, int]] = set()
     for entity, ids in by_entity.items():
         searchable = searchable_get(entity)
         if searchable is None:
             continue
         base = searchable.queryset() if searchable.queryset else None
-        model_qs = visible(actor, base if base is not None else _model_of(entity))
-        for obj in model_qs.filter(pk__in=ids):
-            title, subtitle, tokens = meta[(entity, obj.pk)]
-            score, reason = _score(q, title, tokens)
-            hits.append(
-                SearchHit(
-                    entity=entity,
-                    entity_label=searchable.label,
-                    id=obj.pk,
-                    title=title,
-                    subtitle=subtitle,
-                    url=searchable.url(obj),
-                    reason=reason,
-                    score=score,
-                    obj=obj,
-                )
+        querysets[entity] = visible(actor, base if base is not None else _model_of(entity))
+        allowed = querysets[entity].filter(pk__in=ids).values_list("pk", flat=True)
+        seen.update((entity, pk) for pk in allowed)
+    ranked.sort(key=lambda r: (-r[0], -r[1]))
+    top = [r for r in ranked if (r[2], r[1]) in seen][:limit]
+    objs: dict[tuple[str, int], Any] = {}
+    for entity, qs in querysets.items():
+        ids = [pk for _score_, pk, e, _reason in top if e == entity]
+        if ids:
+            objs.update(((entity, obj.pk), obj) for obj in qs.filter(pk__in=ids))
+    hits: list[SearchHit] = []
+    for score, pk, entity, reason in top:
+        obj = objs.get((entity, pk))
+        searchable = searchable_get(entity)
+        if obj is None or searchable is None:
+            continue  # deleted between the two queries
+        title, subtitle = meta[(entity, pk)]
+        if searchable.present is not None:
+            title, subtitle = searchable.present(actor, obj)
+        hits.append(
+            SearchHit(
+                entity=entity,
+                entity_label=searchable.label,
+                id=pk,
+                title=title,
+                subtitle=subtitle,
+                url=searchable.url(obj),
+                reason=reason,
+                score=score,
+                obj=obj,
             )
-    hits.sort(key=lambda h: (-h.score, -h.id))
-    return hits[:limit]
+        )
+    return hits
+
+
+def digit_query(q: str) -> int:
+    """The longest number the query looks for (0: none): a phone number, or its end."""
+    words = PHONE_LIKE.sub(_phone_query, normalize(q)).split()
+    return max((len(w) for w in words if w.isdigit()), default=0)
+
+
+def phones_masked(actor: Any, entity_key: str, digits: int) -> bool:
+    """Would a search for `digits` digits give away a phone the actor may not read?
+
+    A masked phone shows its last four digits (138****5678), so those may be searched; a
+    longer number would confirm the hidden middle. A hidden phone gives nothing away."""
+    from crm.access.fieldsec import field_state
+    from crm.access.registry import entity_exists, entity_get
+
+    if digits < 4 or not entity_exists(entity_key):
+        return False
+    entity = entity_get(entity_key)
+    for spec in entity.fields:
+        if spec.kind != "phone":
+            continue
+        state = field_state(actor, entity, spec.name)
+        if state["hidden"] or (state["masked"] and digits > 4):
+            return True
+    return False
 
 
 def _model_of(entity: str) -> Any:

@@ -167,3 +167,25 @@ def shot(request: pytest.FixtureRequest, artifacts_dir: Path) -> Callable[[Any, 
         return path
 
     return take
+
+
+@pytest.fixture
+def sign_in(live_server: Any) -> Callable[[Any, Any], None]:
+    """sign_in(page, user): the page's browser context gets a session for `user` directly.
+
+    For journeys about something other than logging in: saves the login form's round trips
+    (test_login.py covers the form itself).
+    """
+    from django.conf import settings
+    from django.test import Client
+
+    def go(page: Any, user: Any) -> None:
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        page.context.clear_cookies()
+        page.context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
+        )
+
+    return go

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,228 +15,570 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='版本')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='删除时间')),
-                ('name', models.CharField(max_length=200, verbose_name='客户名称')),
-                ('name_key', models.CharField(db_index=True, default='', editable=False, max_length=200)),
-                ('credit_code', models.CharField(blank=True, db_index=True, max_length=18, verbose_name='统一社会信用代码')),
-                ('industry', models.CharField(blank=True, max_length=100, verbose_name='行业')),
-                ('level', models.CharField(blank=True, max_length=20, verbose_name='客户级别')),
-                ('source', models.CharField(blank=True, max_length=50, verbose_name='客户来源')),
-                ('province', models.CharField(blank=True, max_length=20, verbose_name='省份')),
-                ('city', models.CharField(blank=True, max_length=30, verbose_name='城市')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='详细地址')),
-                ('website', models.CharField(blank=True, max_length=200, verbose_name='网址')),
-                ('notes', models.TextField(blank=True, verbose_name='备注')),
-                ('owned_since', models.DateTimeField(blank=True, null=True, verbose_name='领取/分配时间')),
-                ('pool_entered_at', models.DateTimeField(blank=True, null=True, verbose_name='进入公海时间')),
-                ('pool_reason', models.CharField(blank=True, max_length=200, verbose_name='退回公海原因')),
-                ('status', models.CharField(choices=[('new', '新客户'), ('following', '跟进中'), ('won', '已成交'), ('dormant', '沉睡'), ('lost', '流失')], default='new', max_length=20, verbose_name='客户状态')),
-                ('custom', models.JSONField(blank=True, default=dict, verbose_name='自定义字段')),
-                ('next_follow_up_at', models.DateTimeField(blank=True, null=True, verbose_name='下次跟进')),
-                ('last_follow_up_at', models.DateTimeField(blank=True, null=True, verbose_name='最近跟进')),
-                ('last_won_at', models.DateTimeField(blank=True, null=True, verbose_name='最近成交')),
-                ('completeness', models.PositiveSmallIntegerField(default=0, verbose_name='信息完整率')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
-                ('deleted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='删除人')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='owned_customers', to=settings.AUTH_USER_MODEL, verbose_name='负责人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="创建时间"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="版本")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True, db_index=True, null=True, verbose_name="删除时间"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="客户名称")),
+                (
+                    "name_key",
+                    models.CharField(db_index=True, default="", editable=False, max_length=200),
+                ),
+                (
+                    "credit_code",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=18, verbose_name="统一社会信用代码"
+                    ),
+                ),
+                ("industry", models.CharField(blank=True, max_length=100, verbose_name="行业")),
+                ("level", models.CharField(blank=True, max_length=20, verbose_name="客户级别")),
+                ("source", models.CharField(blank=True, max_length=50, verbose_name="客户来源")),
+                ("province", models.CharField(blank=True, max_length=20, verbose_name="省份")),
+                ("city", models.CharField(blank=True, max_length=30, verbose_name="城市")),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="详细地址")),
+                ("website", models.CharField(blank=True, max_length=200, verbose_name="网址")),
+                ("notes", models.TextField(blank=True, verbose_name="备注")),
+                (
+                    "owned_since",
+                    models.DateTimeField(blank=True, null=True, verbose_name="领取/分配时间"),
+                ),
+                (
+                    "pool_entered_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="进入公海时间"),
+                ),
+                (
+                    "pool_reason",
+                    models.CharField(blank=True, max_length=200, verbose_name="退回公海原因"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "新客户"),
+                            ("following", "跟进中"),
+                            ("won", "已成交"),
+                            ("dormant", "沉睡"),
+                            ("lost", "流失"),
+                        ],
+                        default="new",
+                        max_length=20,
+                        verbose_name="客户状态",
+                    ),
+                ),
+                ("custom", models.JSONField(blank=True, default=dict, verbose_name="自定义字段")),
+                (
+                    "next_follow_up_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="下次跟进"),
+                ),
+                (
+                    "last_follow_up_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="最近跟进"),
+                ),
+                (
+                    "last_won_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="最近成交"),
+                ),
+                (
+                    "completeness",
+                    models.PositiveSmallIntegerField(default=0, verbose_name="信息完整率"),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="创建人",
+                    ),
+                ),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="删除人",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="owned_customers",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="负责人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '客户',
-                'verbose_name_plural': '客户',
-                'ordering': ['-id'],
+                "verbose_name": "客户",
+                "verbose_name_plural": "客户",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='CollaborationRequest',
+            name="CollaborationRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(blank=True, max_length=300, verbose_name='说明')),
-                ('status', models.CharField(choices=[('pending', '待处理'), ('approved', '已同意'), ('rejected', '已拒绝')], default='pending', max_length=20)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='collaboration_requests', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300, verbose_name="说明")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "待处理"),
+                            ("approved", "已同意"),
+                            ("rejected", "已拒绝"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="collaboration_requests",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '协作申请',
-                'ordering': ['-id'],
+                "verbose_name": "协作申请",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='HandoverBatch',
+            name="HandoverBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('summary', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('from_user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("summary", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "from_user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "undone_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '离职交接',
-                'ordering': ['-id'],
+                "verbose_name": "离职交接",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('name', models.CharField(max_length=50, verbose_name='名称')),
-                ('path', models.CharField(db_index=True, default='/', editable=False, max_length=500)),
-                ('full_name', models.CharField(default='', editable=False, max_length=500, verbose_name='完整名称')),
-                ('color', models.CharField(default='blue', max_length=20, verbose_name='颜色')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='customers.tag', verbose_name='上级标签')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="创建时间"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("name", models.CharField(max_length=50, verbose_name="名称")),
+                (
+                    "path",
+                    models.CharField(db_index=True, default="/", editable=False, max_length=500),
+                ),
+                (
+                    "full_name",
+                    models.CharField(
+                        default="", editable=False, max_length=500, verbose_name="完整名称"
+                    ),
+                ),
+                ("color", models.CharField(default="blue", max_length=20, verbose_name="颜色")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="customers.tag",
+                        verbose_name="上级标签",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '标签',
-                'ordering': ['full_name'],
+                "verbose_name": "标签",
+                "ordering": ["full_name"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerTag',
+            name="CustomerTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='customers.customer')),
-                ('tag', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='customers.tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="customers.customer"
+                    ),
+                ),
+                (
+                    "tag",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="customers.tag"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='customer',
-            name='tags',
-            field=models.ManyToManyField(blank=True, related_name='customers', through='customers.CustomerTag', to='customers.tag', verbose_name='标签'),
+            model_name="customer",
+            name="tags",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="customers",
+                through="customers.CustomerTag",
+                to="customers.tag",
+                verbose_name="标签",
+            ),
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='版本')),
-                ('deleted_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='删除时间')),
-                ('name', models.CharField(max_length=100, verbose_name='姓名')),
-                ('title', models.CharField(blank=True, max_length=100, verbose_name='职务')),
-                ('mobile', models.CharField(blank=True, db_index=True, max_length=32, verbose_name='手机')),
-                ('mobile_raw', models.CharField(blank=True, max_length=100, verbose_name='手机（原文）')),
-                ('phone', models.CharField(blank=True, db_index=True, max_length=32, verbose_name='电话')),
-                ('phone_raw', models.CharField(blank=True, max_length=100, verbose_name='电话（原文）')),
-                ('email', models.CharField(blank=True, db_index=True, max_length=254, verbose_name='邮箱')),
-                ('wechat', models.CharField(blank=True, max_length=100, verbose_name='微信')),
-                ('birthday', models.DateField(blank=True, null=True, verbose_name='生日')),
-                ('role', models.CharField(choices=[('decision_maker', '决策人'), ('technical', '技术'), ('procurement', '采购'), ('user', '使用者'), ('other', '其他')], default='other', max_length=20, verbose_name='角色')),
-                ('is_primary', models.BooleanField(default=False, verbose_name='主要联系人')),
-                ('notes', models.TextField(blank=True, verbose_name='备注')),
-                ('custom', models.JSONField(blank=True, default=dict, verbose_name='自定义字段')),
-                ('deleted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='删除人')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to='customers.customer', verbose_name='客户')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="创建时间"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="版本")),
+                (
+                    "deleted_at",
+                    models.DateTimeField(
+                        blank=True, db_index=True, null=True, verbose_name="删除时间"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="姓名")),
+                ("title", models.CharField(blank=True, max_length=100, verbose_name="职务")),
+                (
+                    "mobile",
+                    models.CharField(blank=True, db_index=True, max_length=32, verbose_name="手机"),
+                ),
+                (
+                    "mobile_raw",
+                    models.CharField(blank=True, max_length=100, verbose_name="手机（原文）"),
+                ),
+                (
+                    "phone",
+                    models.CharField(blank=True, db_index=True, max_length=32, verbose_name="电话"),
+                ),
+                (
+                    "phone_raw",
+                    models.CharField(blank=True, max_length=100, verbose_name="电话（原文）"),
+                ),
+                (
+                    "email",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=254, verbose_name="邮箱"
+                    ),
+                ),
+                ("wechat", models.CharField(blank=True, max_length=100, verbose_name="微信")),
+                ("birthday", models.DateField(blank=True, null=True, verbose_name="生日")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("decision_maker", "决策人"),
+                            ("technical", "技术"),
+                            ("procurement", "采购"),
+                            ("user", "使用者"),
+                            ("other", "其他"),
+                        ],
+                        default="other",
+                        max_length=20,
+                        verbose_name="角色",
+                    ),
+                ),
+                ("is_primary", models.BooleanField(default=False, verbose_name="主要联系人")),
+                ("notes", models.TextField(blank=True, verbose_name="备注")),
+                ("custom", models.JSONField(blank=True, default=dict, verbose_name="自定义字段")),
+                (
+                    "deleted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="删除人",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contacts",
+                        to="customers.customer",
+                        verbose_name="客户",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '联系人',
-                'verbose_name_plural': '联系人',
-                'ordering': ['-is_primary', 'id'],
-                'indexes': [models.Index(fields=['customer', 'id'], name='contact_customer_id')],
+                "verbose_name": "联系人",
+                "verbose_name_plural": "联系人",
+                "ordering": ["-is_primary", "id"],
+                "indexes": [models.Index(fields=["customer", "id"], name="contact_customer_id")],
             },
         ),
         migrations.CreateModel(
-            name='CustomerCollaborator',
+            name="CustomerCollaborator",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('added_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='collaborators', to='customers.customer')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="collaborators",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['user', 'customer'], name='collaborator_user')],
-                'constraints': [models.UniqueConstraint(fields=('customer', 'user'), name='collaborator_unique')],
+                "indexes": [models.Index(fields=["user", "customer"], name="collaborator_user")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("customer", "user"), name="collaborator_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HandoverItem',
+            name="HandoverItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(max_length=50)),
-                ('object_id', models.BigIntegerField()),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='customers.handoverbatch')),
-                ('new_owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('old_owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(max_length=50)),
+                ("object_id", models.BigIntegerField()),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="customers.handoverbatch",
+                    ),
+                ),
+                (
+                    "new_owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "old_owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['batch', 'entity'], name='handoveritem_batch')],
+                "indexes": [models.Index(fields=["batch", "entity"], name="handoveritem_batch")],
             },
         ),
         migrations.CreateModel(
-            name='SavedView',
+            name="SavedView",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(max_length=50)),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('params', models.CharField(blank=True, max_length=2000)),
-                ('is_default', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(max_length=50)),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                ("params", models.CharField(blank=True, max_length=2000)),
+                ("is_default", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saved_views",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'entity', 'name'), name='savedview_unique')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "entity", "name"), name="savedview_unique"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='tag',
-            constraint=models.UniqueConstraint(fields=('parent', 'name'), name='tag_unique_name'),
+            model_name="tag",
+            constraint=models.UniqueConstraint(fields=("parent", "name"), name="tag_unique_name"),
         ),
         migrations.AddIndex(
-            model_name='customertag',
-            index=models.Index(fields=['tag', 'customer'], name='customertag_tag'),
+            model_name="customertag",
+            index=models.Index(fields=["tag", "customer"], name="customertag_tag"),
         ),
         migrations.AddConstraint(
-            model_name='customertag',
-            constraint=models.UniqueConstraint(fields=('customer', 'tag'), name='customertag_unique'),
+            model_name="customertag",
+            constraint=models.UniqueConstraint(
+                fields=("customer", "tag"), name="customertag_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['owner', 'id'], name='customer_owner_id'),
+            model_name="customer",
+            index=models.Index(fields=["owner", "id"], name="customer_owner_id"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['level', 'id'], name='customer_level_id'),
+            model_name="customer",
+            index=models.Index(fields=["level", "id"], name="customer_level_id"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['province', 'city', 'id'], name='customer_region_id'),
+            model_name="customer",
+            index=models.Index(fields=["province", "city", "id"], name="customer_region_id"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['status', 'id'], name='customer_status_id'),
+            model_name="customer",
+            index=models.Index(fields=["status", "id"], name="customer_status_id"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['completeness', 'id'], name='customer_complete_id'),
+            model_name="customer",
+            index=models.Index(fields=["completeness", "id"], name="customer_complete_id"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['next_follow_up_at', 'id'], name='customer_next_fu'),
+            model_name="customer",
+            index=models.Index(fields=["next_follow_up_at", "id"], name="customer_next_fu"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['last_follow_up_at', 'id'], name='customer_last_fu'),
+            model_name="customer",
+            index=models.Index(fields=["last_follow_up_at", "id"], name="customer_last_fu"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['updated_at', 'id'], name='customer_updated_id'),
+            model_name="customer",
+            index=models.Index(fields=["updated_at", "id"], name="customer_updated_id"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['name', 'id'], name='customer_name_id'),
+            model_name="customer",
+            index=models.Index(fields=["name", "id"], name="customer_name_id"),
         ),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from pathlib import Path
@@ -193,7 +194,9 @@ def test_company_name_clean():
 @given(st.text(max_size=60))
 def test_company_name_key_never_raises(text):
     key = company_name_key(text)
-    assert key == company_name_key(key.split("|")[0]) or "|" in key or key == ""
+    assert isinstance(key, str)
+    assert not any(c.isspace() for c in key)
+    assert company_name_key(text.upper()) == company_name_key(text.lower()) or not text.isascii()
 
 
 # ------------------------------------------------------------------ phones
@@ -386,10 +389,8 @@ def test_pyisemail_invalid_cases_are_refused(case):
 def test_pyisemail_valid_cases_never_crash(case):
     # Some use special-use domains (…@iana.org is fine, …@test is not): accept or refuse,
     # but only ever with ValidationFailed.
-    try:
+    with contextlib.suppress(ValidationFailed):
         assert "@" in email_normalize(case["input"])
-    except ValidationFailed:
-        pass
 
 
 @pytest.mark.parametrize("case", _cases("test_email_unsafe_character"), ids=_id)

@@ -348,7 +348,7 @@ def cnames(actor, filters, limit=50):
 
 
 def test_contact_list_filters(org, contacts):
-    a, b, c, tag = contacts
+    a, _b, _c, tag = contacts
     assert cnames(org.zhang_wei, {}) == sorted(["王建国", "李采购"])
     assert cnames(org.li_na, {}) == sorted(["王建国", "李采购", "赵技术"])
     assert cnames(org.li_na, {"owner": "me"}) == ["赵技术"]
@@ -369,6 +369,15 @@ def test_contact_list_filters(org, contacts):
     assert cnames(org.admin, {}, limit=1) == sorted(["王建国", "李采购", "赵技术", "钱总"])
     with pytest.raises(ValidationFailed):
         contact_list(actor=org.admin, filters={"sort": "mobile"})
+
+
+def test_masked_phones_cannot_be_confirmed_through_list_queries(org, contacts):
+    # Marketing sees contacts with phones masked: a digits query finds none of them.
+    assert cnames(org.zhao_min, {"q": "13812345678"}) == []
+    assert cnames(org.zhao_min, {"q": "王建国"}) == ["王建国"]
+    assert names(org.zhao_min, {"q": "13812345678"}) == []
+    assert names(org.admin, {"q": "13812345678"}) == ["杭州甲公司"]
+    assert cnames(org.admin, {"q": "13812345678"}) == ["王建国"]
 
 
 def test_contact_list_sorts(org, contacts):

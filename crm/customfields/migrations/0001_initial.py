@@ -5,35 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CustomFieldDef',
+            name="CustomFieldDef",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='版本')),
-                ('entity', models.CharField(max_length=50, verbose_name='对象')),
-                ('key', models.SlugField(verbose_name='字段键')),
-                ('label', models.CharField(max_length=100, verbose_name='显示名称')),
-                ('type', models.CharField(choices=[('text', '单行文本'), ('longtext', '多行文本'), ('number', '数字'), ('money', '金额'), ('date', '日期'), ('choice', '单选'), ('multichoice', '多选'), ('user', '人员'), ('boolean', '是/否')], max_length=20, verbose_name='类型')),
-                ('choices', models.JSONField(blank=True, default=list, verbose_name='选项')),
-                ('help_text', models.CharField(blank=True, max_length=200, verbose_name='说明')),
-                ('required_from', models.CharField(blank=True, max_length=50, verbose_name='从该状态起必填')),
-                ('filterable', models.BooleanField(default=True, verbose_name='可筛选')),
-                ('order', models.IntegerField(default=0, verbose_name='排序')),
-                ('is_active', models.BooleanField(default=True, verbose_name='启用')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="创建时间"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="版本")),
+                ("entity", models.CharField(max_length=50, verbose_name="对象")),
+                ("key", models.SlugField(verbose_name="字段键")),
+                ("label", models.CharField(max_length=100, verbose_name="显示名称")),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("text", "单行文本"),
+                            ("longtext", "多行文本"),
+                            ("number", "数字"),
+                            ("money", "金额"),
+                            ("date", "日期"),
+                            ("choice", "单选"),
+                            ("multichoice", "多选"),
+                            ("user", "人员"),
+                            ("boolean", "是/否"),
+                        ],
+                        max_length=20,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("choices", models.JSONField(blank=True, default=list, verbose_name="选项")),
+                ("help_text", models.CharField(blank=True, max_length=200, verbose_name="说明")),
+                (
+                    "required_from",
+                    models.CharField(blank=True, max_length=50, verbose_name="从该状态起必填"),
+                ),
+                ("filterable", models.BooleanField(default=True, verbose_name="可筛选")),
+                ("order", models.IntegerField(default=0, verbose_name="排序")),
+                ("is_active", models.BooleanField(default=True, verbose_name="启用")),
             ],
             options={
-                'verbose_name': '自定义字段',
-                'ordering': ['entity', 'order', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('entity', 'key'), name='customfield_unique_key')],
+                "verbose_name": "自定义字段",
+                "ordering": ["entity", "order", "id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("entity", "key"), name="customfield_unique_key")
+                ],
             },
         ),
     ]

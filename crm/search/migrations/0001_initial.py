@@ -4,25 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='SearchEntry',
+            name="SearchEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(max_length=50)),
-                ('object_id', models.BigIntegerField()),
-                ('title', models.CharField(max_length=300)),
-                ('subtitle', models.CharField(blank=True, max_length=300)),
-                ('tokens', models.TextField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(max_length=50)),
+                ("object_id", models.BigIntegerField()),
+                ("title", models.CharField(max_length=300)),
+                ("subtitle", models.CharField(blank=True, max_length=300)),
+                ("tokens", models.TextField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('entity', 'object_id'), name='search_entry_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("entity", "object_id"), name="search_entry_unique"
+                    )
+                ],
             },
         ),
     ]

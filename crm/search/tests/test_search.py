@@ -140,7 +140,7 @@ def test_limit(org):
 
 
 def test_rep_sees_only_own_region_and_the_pool(data):
-    org, east, south, pool = data
+    org, _east, _south, pool = data
     # 华南 rep: not the 华东 customer nor its contact, by any key.
     for q in ("海康威视", "hkws", "王建国", "wjg", "5678", "wang.jg@hikvision.com", HIK_CODE):
         assert search(actor=org.wang_fang, q=q) == [], q
@@ -225,6 +225,59 @@ def test_masked_phone_does_not_leak_through_search(data):
     # Finance has phones and emails masked.
     hit = search(actor=org.liu_yang, q="wjg")[0]
     assert "wang.jg" not in f"{hit.title} {hit.subtitle}"
+
+
+def test_masked_phone_cannot_be_confirmed_by_searching_digits(data):
+    """138****5678 hides the middle digits: a hit for the full number would reveal them."""
+    org, _east, _south, _pool = data
+    for q in ("13812345678", "138 1234 5678", "45678", "12345678"):
+        assert [h for h in search(actor=org.zhao_min, q=q) if h.entity == "contact"] == [], q
+        assert _titles(search(actor=org.admin, q=q))[:1] == ["王建国"], q
+    # The last four digits are on show anyway (138****5678).
+    assert _titles(search(actor=org.zhao_min, q="5678")) == ["王建国"]
+    # Names still find the contact; digits still find customers (credit codes).
+    assert _titles(search(actor=org.zhao_min, q="王建国")) == ["王建国"]
+    digits_code = "914403001922038216"
+    c = services.customer_create(
+        actor=org.zhang_wei, data={"name": "华为技术有限公司", "credit_code": digits_code}
+    )
+    assert [h.id for h in search(actor=org.zhao_min, q=digits_code)] == [c.pk]
+    # Service sees phones in clear: digits work for them.
+    assert _titles(search(actor=org.chen_jing, q="13812345678")) == ["王建国"]
+    # A hidden phone gives away not even its last digits.
+    from crm.access.services import field_rule_set
+    from crm.access.visibility import clear_cache
+
+    field_rule_set(
+        actor=org.admin,
+        role=org.roles["service"],
+        entity="contact",
+        field="mobile",
+        access="hidden",
+    )
+    clear_cache(org.chen_jing)
+    assert search(actor=org.chen_jing, q="5678") == []
+    assert _titles(search(actor=org.chen_jing, q="wjg")) == ["王建国"]
+
+
+def test_masked_name_is_shown_masked(data):
+    org, east, _south, _pool = data
+    from crm.access.services import field_rule_set
+    from crm.access.visibility import clear_cache
+
+    field_rule_set(
+        actor=org.admin,
+        role=org.roles["marketing"],
+        entity="customer",
+        field="name",
+        access="masked",
+    )
+    clear_cache(org.zhao_min)
+    (hit,) = [h for h in search(actor=org.zhao_min, q="wjg")]
+    assert "杭州海康威视" not in hit.subtitle  # the contact's company, masked
+    (hit,) = [h for h in search(actor=org.zhao_min, q=HIK_CODE)]
+    assert hit.title != east.name
+    assert "****" in hit.title
 
 
 def test_actor_without_rights_finds_nothing(data):

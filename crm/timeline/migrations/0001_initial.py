@@ -7,33 +7,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TimelineEvent',
+            name="TimelineEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=40, verbose_name='类型')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='时间')),
-                ('summary', models.CharField(blank=True, max_length=500, verbose_name='摘要')),
-                ('data', models.JSONField(blank=True, default=dict, verbose_name='详情')),
-                ('ref_entity', models.CharField(blank=True, max_length=50)),
-                ('ref_id', models.CharField(blank=True, max_length=64)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='操作人')),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='timeline_events', to='customers.contact', verbose_name='联系人')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='timeline_events', to='customers.customer', verbose_name='客户')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=40, verbose_name="类型")),
+                (
+                    "at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="时间"),
+                ),
+                ("summary", models.CharField(blank=True, max_length=500, verbose_name="摘要")),
+                ("data", models.JSONField(blank=True, default=dict, verbose_name="详情")),
+                ("ref_entity", models.CharField(blank=True, max_length=50)),
+                ("ref_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="操作人",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="timeline_events",
+                        to="customers.contact",
+                        verbose_name="联系人",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="timeline_events",
+                        to="customers.customer",
+                        verbose_name="客户",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '客户动态',
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['customer', '-at', '-id'], name='timeline_customer_at'), models.Index(fields=['customer', 'kind', '-at'], name='timeline_customer_kind')],
+                "verbose_name": "客户动态",
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["customer", "-at", "-id"], name="timeline_customer_at"),
+                    models.Index(fields=["customer", "kind", "-at"], name="timeline_customer_kind"),
+                ],
             },
         ),
     ]
