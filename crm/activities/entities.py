@@ -13,6 +13,12 @@ from crm.activities.models import FollowUp, Task
 from crm.timeline.services import TimelineKind, timeline_kind_register
 
 
+def _followup_restored(obj: Any, actor: Any) -> None:
+    from crm.activities.services import followup_after_restore
+
+    followup_after_restore(obj, actor)
+
+
 def _followup_extra(actor: Any) -> Q:
     from crm.customers.models import CustomerCollaborator
 
@@ -30,6 +36,7 @@ register(
         owner_field="customer__owner",
         soft_delete=True,
         extra_visible=_followup_extra,
+        extra={"after_restore": lambda obj, actor: _followup_restored(obj, actor)},
         fields=(
             FieldSpec("kind", _("跟进方式")),
             FieldSpec("content", _("跟进内容")),
@@ -58,12 +65,15 @@ register(
 
 _REP = (["view", "create", "edit", "delete"], "own", "own")
 _MANAGER = (["view", "create", "edit", "delete", "export"], "subtree", "own")
+# Managers assign tasks to their team and may change them; their team's follow-ups stay
+# read-only (what was said is the rep's record).
+_MANAGER_TASKS = (["view", "create", "edit", "delete", "export"], "subtree", "subtree")
 for _entity in ("followup", "task"):
     default_grants_add(
         _entity,
         {
             "sales_rep": _REP,
-            "sales_manager": _MANAGER,
+            "sales_manager": _MANAGER_TASKS if _entity == "task" else _MANAGER,
             "marketing": (["view", "create", "edit"], "own", "own"),
             "service": (["view", "create", "edit"], "own", "own"),
             "finance": (["view"], "own", "none"),

@@ -273,7 +273,22 @@ def followup_delete(*, actor: Any, followup: FollowUp) -> FollowUp:
         ref_entity="followup",
         ref_id=followup.pk,
     )
+    _customer_follow_up_dates_recompute(followup.customer_id)
     return followup
+
+
+def _customer_follow_up_dates_recompute(customer_id: int) -> None:
+    """After a delete or restore: the latest remaining follow-up decides the dates again."""
+    latest = FollowUp.objects.filter(customer_id=customer_id).order_by("-at", "-id").first()
+    Customer.objects.filter(pk=customer_id).update(
+        last_follow_up_at=latest.at if latest else None,
+        next_follow_up_at=latest.next_follow_up_at if latest else None,
+    )
+
+
+def followup_after_restore(followup: Any, actor: Any) -> None:
+    """Recycle-bin hook: a restored follow-up counts again for the customer's dates."""
+    _customer_follow_up_dates_recompute(followup.customer_id)
 
 
 # ----------------------------------------------------------------- tasks

@@ -647,6 +647,7 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "release_reasons": RELEASE_REASONS,
         "status_label": dict(CustomerStatus.choices).get(customer.status, customer.status),
         "can_add_contact": view.can_edit and can(actor, "create", Contact),
+        "can_create_task": can(actor, "create", "task"),
         **_timeline_context(actor, customer, view.timeline, kinds[0] if kinds else "", custom_defs),
     }
     return render(request, "customers/customer_detail.html", context)
