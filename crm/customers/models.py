@@ -107,7 +107,9 @@ class Customer(DomainModel):
         verbose_name = _("客户")
         verbose_name_plural = _("客户")
         indexes = [
-            models.Index(fields=["owner", "id"], name="customer_owner_id"),
+            # deleted_at in the middle: "owner … AND deleted_at IS NULL ORDER BY id" and the
+            # pool count (owner IS NULL) are answered from the index alone.
+            models.Index(fields=["owner", "deleted_at", "id"], name="customer_owner_alive"),
             models.Index(fields=["level", "id"], name="customer_level_id"),
             models.Index(fields=["province", "city", "id"], name="customer_region_id"),
             models.Index(fields=["status", "id"], name="customer_status_id"),
