@@ -58,6 +58,7 @@ def no_follow_up(now: dt.datetime, params: dict[str, Any]) -> Iterator[Occurrenc
             body=_("上次跟进：%(d)s。建议今天联系一下。")
             % {"d": timezone.localtime(since).strftime("%Y-%m-%d")},
             url=_customer_url(customer.pk),
+            task={"title": _("跟进客户「%s」") % customer.name, "customer_id": customer.pk},
         )
         manager = customer.owner.manager
         if params.get("notify_manager", True) and manager and _is_high_value(customer, params):
@@ -92,6 +93,7 @@ def follow_up_overdue(now: dt.datetime, params: dict[str, Any]) -> Iterator[Occu
             title=_("客户「%(name)s」计划于 %(d)s 跟进，尚未跟进")
             % {"name": customer.name, "d": due.strftime("%Y-%m-%d")},
             url=_customer_url(customer.pk),
+            task={"title": _("跟进客户「%s」") % customer.name, "customer_id": customer.pk},
         )
 
 
@@ -217,6 +219,7 @@ condition_register(
             "high_value_levels": ["A"],
             "high_value_amount": 500000,
             "notify_manager": True,
+            "create_task": False,
         },
         no_follow_up,
         gettext_lazy(
@@ -229,7 +232,7 @@ condition_register(
         "follow_up_overdue",
         gettext_lazy("计划跟进日期已过"),
         "follow_up_overdue",
-        {"grace_hours": 0},
+        {"grace_hours": 0, "create_task": False},
         follow_up_overdue,
         gettext_lazy("客户的下次跟进时间已过但没有新的跟进时提醒负责人。"),
     )

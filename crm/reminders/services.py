@@ -80,6 +80,8 @@ def rule_run(
                 with transaction.atomic():
                     ReminderOccurrence.objects.create(rule=rule, key=occ.key)
                     result.new += 1
+                    if params.get("create_task") and occ.task and occ.users:
+                        _rule_task(rule, occ, now)
                     dedupe = f"rule:{rule.key}:{occ.key}"[:200]
                     recipients = [(u, occ.title) for u in occ.users] + [
                         (u, occ.extra_title or occ.title) for u in occ.extra_users
@@ -109,6 +111,20 @@ def rule_run(
     run.finished_at = timezone.now()
     run.save()
     return result
+
+
+def _rule_task(rule: ReminderRule, occ: Any, now: dt.datetime) -> None:
+    """A rule may also put a task on the owner's list (due at the next working moment)."""
+    from crm.activities.models import Task
+
+    assert occ.task is not None
+    Task.objects.create(
+        title=str(occ.task["title"])[:200],
+        assignee=occ.users[0],
+        customer_id=occ.task.get("customer_id"),
+        due_at=next_working_moment(now),
+        source=f"rule:{rule.key}"[:50],
+    )
 
 
 def rules_run(

@@ -341,3 +341,33 @@ def test_unknown_rule_key_refused(org):
     with pytest.raises(ValidationFailed) as exc:
         rules_run(now=local(2027, 1, 8, 9), keys=["nope"])
     assert exc.value.field == "rule"
+
+
+def test_rule_can_also_create_a_task(org):
+    """'Tasks … created by a rule': with create_task on, the owner gets a task once."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from crm.activities.models import Task
+    from crm.customers import services as customer_services
+    from crm.customers.models import Customer
+    from crm.reminders.models import ReminderRule
+    from crm.reminders.services import rule_update, rules_ensure, rules_run
+
+    rules_ensure()
+    rule = ReminderRule.objects.get(key="no_follow_up")
+    rule_update(
+        actor=org.admin,
+        rule=rule,
+        expected_version=rule.version,
+        params={**rule.params, "create_task": True},
+    )
+    customer = customer_services.customer_create(actor=org.zhang_wei, data={"name": "任务规则客户"})
+    now = timezone.make_aware(dt.datetime(2027, 1, 8, 10, 0))
+    Customer.objects.filter(pk=customer.pk).update(owned_since=now - dt.timedelta(days=10))
+    rules_run(now=now, keys=["no_follow_up"])
+    rules_run(now=now + dt.timedelta(hours=1), keys=["no_follow_up"])
+    tasks = Task.objects.filter(customer=customer, source="rule:no_follow_up")
+    assert tasks.count() == 1
+    assert tasks.get().assignee == org.zhang_wei
