@@ -161,7 +161,7 @@ def database_config() -> dict[str, Any]:
 def email_config() -> dict:
     """CRM_EMAIL_URL, e.g. smtp://user:password@mail.example.com:587?tls=true&from=crm@x.cn.
 
-    Without it mail goes to localhost:25 (a local relay); `console://` prints mail instead.
+    Without it no mail is queued (settings.EMAIL_CONFIGURED); `console://` prints mail.
     """
     from urllib.parse import parse_qs, unquote, urlparse
 

@@ -140,6 +140,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start when it is missing
 STATICFILES_DIRS = [
     ("vendor/tabler", BASE_DIR / "node_modules" / "@tabler" / "core" / "dist"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
@@ -184,6 +185,8 @@ DEMO_PASSWORD = env.env_str("CRM_DEMO_PASSWORD", "crm-demo-2026")
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 DEFAULT_FROM_EMAIL = env.env_str("CRM_DEFAULT_FROM_EMAIL", "crm@localhost")
 globals().update(env.email_config())
+# Without CRM_EMAIL_URL no mail deliveries are queued (they could only fail and pile up).
+EMAIL_CONFIGURED = bool(env.env_str("CRM_EMAIL_URL"))
 # Links in mail and robot messages need the address users reach the CRM at.
 SITE_URL = env.env_str("CRM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -13,6 +13,7 @@ from config.settings import DATABASES
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_CONFIGURED = True
 API_RATE_LIMIT = "100000/min"
 API_ANON_RATE_LIMIT = "100000/min"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

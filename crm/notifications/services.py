@@ -104,7 +104,7 @@ def notify(
     for channel in user_channels(user, kind):
         target = ""
         if channel == Channel.EMAIL:
-            if not user.email:
+            if not user.email or not getattr(settings, "EMAIL_CONFIGURED", False):
                 continue
             target = user.email
         else:
