@@ -56,6 +56,8 @@ class Group:
     needs: tuple[str, ...] = ()
     # Runs on every run, seeded or reused (tokens, objects scenarios look up in ctx.data).
     prepare: PrepareFn | None = None
+    # Markdown written under "Notes" in docs/benchmarks.md (what is measured and why).
+    notes: str = ""
 
     def resolved_sizes(self) -> dict[str, int]:
         return {key: size.resolve() for key, size in self.sizes.items()}
@@ -67,6 +69,8 @@ class Scenario:
     group: str
     fn: ScenarioFn
     note: str = ""
+    # The p95 the scenario must stay under (ms), shown next to the figure; None: no target.
+    target_ms: float | None = None
 
 
 GROUPS: dict[str, Group] = {}
@@ -74,7 +78,11 @@ SCENARIOS: list[Scenario] = []
 
 
 def group(
-    name: str, *, sizes: dict[str, Size] | None = None, needs: tuple[str, ...] = ()
+    name: str,
+    *,
+    sizes: dict[str, Size] | None = None,
+    needs: tuple[str, ...] = (),
+    notes: str = "",
 ) -> Callable[[SeedFn], SeedFn]:
     """Register a seed step: `@group("customers", sizes={"customers": Size(...)}, needs=("org",))`.
 
@@ -88,7 +96,9 @@ def group(
         for need in needs:
             if need not in GROUPS:
                 raise ValueError(f"bench group {name!r} needs {need!r}, registered later or never")
-        GROUPS[name] = Group(name=name, seed=fn, sizes=dict(sizes or {}), needs=needs)
+        GROUPS[name] = Group(
+            name=name, seed=fn, sizes=dict(sizes or {}), needs=needs, notes=notes.strip()
+        )
         return fn
 
     return register
@@ -104,15 +114,22 @@ def prepares(group_name: str) -> Callable[[PrepareFn], PrepareFn]:
     return register
 
 
-def scenario(group_name: str, name: str, *, note: str = "") -> Callable[[ScenarioFn], ScenarioFn]:
-    """Register a measured request: `@scenario("users", "GET /api/v1/users (first page)")`."""
+def scenario(
+    group_name: str, name: str, *, note: str = "", target_ms: float | None = None
+) -> Callable[[ScenarioFn], ScenarioFn]:
+    """Register a measured request: `@scenario("users", "GET /api/v1/users (first page)")`.
+
+    `target_ms`: the p95 the request must stay under; the report marks it met or missed.
+    """
 
     def register(fn: ScenarioFn) -> ScenarioFn:
         if group_name not in GROUPS:
             raise ValueError(f"scenario {name!r}: unknown group {group_name!r}")
         if any(s.name == name for s in SCENARIOS):
             raise ValueError(f"scenario {name!r} registered twice")
-        SCENARIOS.append(Scenario(name=name, group=group_name, fn=fn, note=note))
+        SCENARIOS.append(
+            Scenario(name=name, group=group_name, fn=fn, note=note, target_ms=target_ms)
+        )
         return fn
 
     return register
@@ -211,6 +228,33 @@ class Context:
         return self.measure(
             lambda: c.post(path, data, content_type=content_type, headers=headers), expect=expect
         )
+
+    def call(self, fn: Callable[[], Any]) -> Measurement:
+        """Time a plain function (a service or a selector) like a request; it must be safe
+        to repeat (warmup + 1 + repeat calls). An exception fails the scenario."""
+
+        class _Done:
+            status_code = 0
+
+        def request() -> Any:
+            fn()
+            return _Done
+
+        return self.measure(request, expect=0)
+
+    def token(self, username: str) -> dict[str, str]:
+        """Bearer headers for `username`: a fresh personal token per run (the previous run's
+        bench token of that user is revoked)."""
+        if username not in self.data.setdefault("tokens", {}):
+            from crm.access.models import ApiToken, User
+            from crm.access.services import token_create, token_revoke
+
+            user = User.objects.get(username=username)
+            for old in ApiToken.objects.filter(user=user, name="bench", revoked_at=None):
+                token_revoke(actor=user, token_id=old.pk)
+            _token, value = token_create(actor=user, name="bench")
+            self.data["tokens"][username] = value
+        return self.bearer(self.data["tokens"][username])
 
     def measure(self, request: Callable[[], Any], *, expect: int = 200) -> Measurement:
         """Warm up, count the queries of one steady-state request, then time `repeat` requests.

@@ -62,7 +62,7 @@ def _database() -> str:
         return f"SQLite {sqlite3.sqlite_version} (journal_mode={mode})"
     if connection.vendor == "postgresql":
         connection.ensure_connection()
-        version = connection.pg_version  # e.g. 150004
+        version: int = getattr(connection, "pg_version", 0)  # e.g. 150004
         return f"PostgreSQL {version // 10000}.{version % 10000}"
     return connection.vendor
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from bench.runner import Run
+from bench.harness import GROUPS
+from bench.runner import Result, Run
 
-COLUMNS = ("scenario", "median ms", "p95 ms", "min ms", "queries")
+COLUMNS = ("scenario", "median ms", "p95 ms", "min ms", "queries", "target")
 
 
 def _width(text: str) -> int:
@@ -14,11 +15,20 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def target(result: Result) -> str:
+    """ "≤ 50 ok" / "≤ 50 MISSED" for a scenario with a p95 target, else ""."""
+    goal = result.scenario.target_ms
+    if goal is None or result.measurement is None:
+        return ""
+    met = result.measurement.p95_ms <= goal
+    return f"≤ {goal:g} {'ok' if met else 'MISSED'}"
+
+
 def _rows(run: Run) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in run.results:
         if r.measurement is None:
-            rows.append((r.scenario.name, "FAILED", "", "", ""))
+            rows.append((r.scenario.name, "FAILED", "", "", "", ""))
             continue
         m = r.measurement
         rows.append(
@@ -28,6 +38,7 @@ def _rows(run: Run) -> list[tuple[str, ...]]:
                 f"{m.p95_ms:.2f}",
                 f"{m.min_ms:.2f}",
                 str(m.queries),
+                target(r),
             )
         )
     return rows
@@ -93,18 +104,32 @@ def markdown(run: Run, machine: dict[str, str]) -> str:
         "",
         "## Results",
         "",
-        "| scenario | median ms | p95 ms | min ms | queries | note |",
-        "|---|--:|--:|--:|--:|---|",
+        "| scenario | median ms | p95 ms | min ms | queries | target p95 ms | note |",
+        "|---|--:|--:|--:|--:|---|---|",
     ]
     for r in run.results:
         if r.measurement is None:
-            out.append(f"| {r.scenario.name} | failed | | | | {r.error[:120]} |")
+            out.append(f"| {r.scenario.name} | failed | | | | | {r.error[:120]} |")
             continue
         m = r.measurement
         out.append(
             f"| {r.scenario.name} | {m.median_ms:.2f} | {m.p95_ms:.2f} | {m.min_ms:.2f} "
-            f"| {m.queries} | {r.scenario.note} |"
+            f"| {m.queries} | {target(r)} | {r.scenario.note} |"
         )
+    missed = [r for r in run.results if target(r).endswith("MISSED")]
+    if missed:
+        out += [
+            "",
+            f"**{len(missed)} target(s) missed:** "
+            + "; ".join(f"{r.scenario.name}" for r in missed)
+            + ".",
+        ]
+    notes = [(line.group, GROUPS[line.group].notes) for line in run.seeds]
+    notes = [(name, text) for name, text in notes if text]
+    if notes:
+        out += ["", "## Notes"]
+        for name, text in notes:
+            out += ["", f"### {name}", "", text]
     out += [
         "",
         "## Running it",
@@ -112,6 +137,7 @@ def markdown(run: Run, machine: dict[str, str]) -> str:
         "```sh",
         "make bench                                   # or: .venv/bin/python -m bench",
         "BENCH_USERS=10000 .venv/bin/python -m bench  # bigger data",
+        "BENCH_CUSTOMERS=1000000 .venv/bin/python -m bench --only customers",
         ".venv/bin/python -m bench --only users --repeat 100 --no-write",
         "CRM_BENCH_DATABASE_URL=postgres://crm@127.0.0.1:5432/crm_bench .venv/bin/python -m bench",
         "```",

@@ -130,3 +130,8 @@ def org_page_manager(ctx: Context) -> Measurement:
 @scenario("users", "GET /org/?q= (search members, admin)", note="substring on name/username")
 def org_page_search(ctx: Context) -> Measurement:
     return ctx.get("/org/", q="bench.u00009")
+
+
+# ---------------------------------------------------------------- customers (bench/customers.py)
+
+from bench import customers as _customers  # noqa: E402, F401  (registers the group)

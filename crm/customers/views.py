@@ -56,6 +56,7 @@ from crm.customers.selectors import (
     customer_get,
     customer_list,
     customer_owner_choices,
+    customer_owner_shortlist,
     customer_primary_contacts,
     customer_timeline,
     saved_views,
@@ -181,7 +182,7 @@ def _customer_filter_form(request: HttpRequest, tags: list[Any]) -> CustomerFilt
     return CustomerFilterForm(
         data,
         levels=config.levels(),
-        users=user_choices(actor=actor),
+        users=customer_owner_shortlist(actor=actor, include=request.GET.get("owner")),
         departments=department_tree(actor=actor),
         tags=tags,
         custom_defs=custom_fields_for("customer"),
@@ -238,7 +239,7 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
         {
             "saved_views": saved_views(actor=actor, entity="customer"),
             "params": _list_params(request),
-            "bulk_form": CustomerBulkForm(tags=tags, owners=customer_owner_choices(actor=actor)),
+            "bulk_form": CustomerBulkForm(tags=tags, owners=customer_owner_shortlist(actor=actor)),
             "provinces": PROVINCES,
             "release_reasons": RELEASE_REASONS,
         }
@@ -252,7 +253,9 @@ def customer_bulk_view(request: HttpRequest) -> HttpResponse:
     actor = request.user
     back = _safe_next(request, reverse("customer_list"))
     form = CustomerBulkForm(
-        request.POST, tags=tag_list(actor=actor), owners=customer_owner_choices(actor=actor)
+        request.POST,
+        tags=tag_list(actor=actor),
+        owners=customer_owner_shortlist(actor=actor, include=request.POST.get("owner")),
     )
     if not form.is_valid():
         for errors in form.errors.values():
