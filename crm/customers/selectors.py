@@ -648,7 +648,9 @@ def customer_owner_shortlist(*, actor: Any, include: Any = None) -> list[Any]:
     (a thousand <option>s made the list page four times slower at a million customers)."""
     from crm.access.models import Department, User
 
-    ids: set[int] = {actor.pk, *report_ids(actor)}
+    reports = report_ids(actor)
+    # A big team is filtered with "my team" or by department; list people only when few.
+    ids: set[int] = {actor.pk, *(reports if len(reports) <= SHORTLIST_MAX else [])}
     if is_admin(actor):
         ids |= set(Department.objects.exclude(manager=None).values_list("manager_id", flat=True))
     try:
@@ -658,5 +660,8 @@ def customer_owner_shortlist(*, actor: Any, include: Any = None) -> list[Any]:
         pass
     qs = visible(actor, User).filter(pk__in=ids, is_active=True).select_related("department")
     if not is_admin(actor):
-        qs = qs.filter(pk__in=[actor.pk, *report_ids(actor)])
-    return list(qs.order_by("username"))
+        qs = qs.filter(pk__in=[actor.pk, *reports])
+    return list(qs.order_by("username")[: SHORTLIST_MAX + 1])
+
+
+SHORTLIST_MAX = 60
