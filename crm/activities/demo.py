@@ -201,7 +201,7 @@ def demo_activities(users: dict[str, User]) -> str:
         if planned is not None:
             planned = _working_hour(rng, planned)
         times = _history(rng, latest, oldest, count)
-        # The customers step set placeholder dates; the history below sets the real ones.
+        # The customers step chose rough follow-up dates; the history below writes the real ones.
         Customer.objects.filter(pk=customer.pk).update(
             last_follow_up_at=None, next_follow_up_at=None
         )
