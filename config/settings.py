@@ -47,6 +47,15 @@ INSTALLED_APPS = [
     "crm.notifications",
     "crm.reminders",
     "crm.activities",
+    "crm.leads",
+    "crm.opportunities",
+    "crm.quotes",
+    "crm.contracts",
+    "crm.forecast",
+    "crm.imports",
+    "crm.dedupe",
+    "crm.exports",
+    "crm.backup",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,15 @@ urlpatterns = [
     path("", include("crm.activities.urls")),
     path("", include("crm.notifications.urls")),
     path("", include("crm.reminders.urls")),
+    path("", include("crm.leads.urls")),
+    path("", include("crm.opportunities.urls")),
+    path("", include("crm.quotes.urls")),
+    path("", include("crm.contracts.urls")),
+    path("", include("crm.forecast.urls")),
+    path("", include("crm.imports.urls")),
+    path("", include("crm.dedupe.urls")),
+    path("", include("crm.exports.urls")),
+    path("", include("crm.backup.urls")),
     path("", include("crm.core.urls")),
 ]
 

@@ -105,8 +105,17 @@ def _register_routers() -> None:
     from crm.access.api import router as access_router
     from crm.activities.api import router as activities_router
     from crm.audit.api import router as audit_router
+    from crm.backup.api import router as backup_router
+    from crm.contracts.api import router as contracts_router
     from crm.customers.api import router as customers_router
+    from crm.dedupe.api import router as dedupe_router
+    from crm.exports.api import router as exports_router
+    from crm.forecast.api import router as forecast_router
+    from crm.imports.api import router as imports_router
+    from crm.leads.api import router as leads_router
     from crm.notifications.api import router as notifications_router
+    from crm.opportunities.api import router as opportunities_router
+    from crm.quotes.api import router as quotes_router
     from crm.reminders.api import router as reminders_router
     from crm.search.api import router as search_router
 
@@ -117,6 +126,15 @@ def _register_routers() -> None:
     api.add_router("/", activities_router)
     api.add_router("/", notifications_router)
     api.add_router("/", reminders_router)
+    api.add_router("/", leads_router)
+    api.add_router("/", opportunities_router)
+    api.add_router("/", quotes_router)
+    api.add_router("/", contracts_router)
+    api.add_router("/", forecast_router)
+    api.add_router("/", imports_router)
+    api.add_router("/", dedupe_router)
+    api.add_router("/", exports_router)
+    api.add_router("/", backup_router)
 
 
 _register_routers()

@@ -1,0 +1,7 @@
+"""API of backup."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["backup"])

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class BackupConfig(AppConfig):
+    name = "crm.backup"
+    label = "backup"
+    verbose_name = "备份与恢复"
+
+    def ready(self) -> None:
+        pass

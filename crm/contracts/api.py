@@ -1,0 +1,7 @@
+"""API of contracts."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["contracts"])

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ContractsConfig(AppConfig):
+    name = "crm.contracts"
+    label = "contracts"
+    verbose_name = "合同与回款"
+
+    def ready(self) -> None:
+        pass

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class DedupeConfig(AppConfig):
+    name = "crm.dedupe"
+    label = "dedupe"
+    verbose_name = "查重与合并"
+
+    def ready(self) -> None:
+        pass

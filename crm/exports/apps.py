@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ExportsConfig(AppConfig):
+    name = "crm.exports"
+    label = "exports"
+    verbose_name = "数据导出"
+
+    def ready(self) -> None:
+        pass

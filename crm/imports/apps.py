@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ImportsConfig(AppConfig):
+    name = "crm.imports"
+    label = "imports"
+    verbose_name = "数据导入"
+
+    def ready(self) -> None:
+        pass

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class QuotesConfig(AppConfig):
+    name = "crm.quotes"
+    label = "quotes"
+    verbose_name = "产品与报价"
+
+    def ready(self) -> None:
+        pass
