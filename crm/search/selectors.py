@@ -26,6 +26,9 @@ from crm.search.keys import (
 from crm.search.registry import searchable_get, searchable_list
 
 CANDIDATES = 400
+# When the first candidates hold fewer visible hits than asked for (a common word, and the
+# newest matches belong to other people), look once more, deeper.
+DEEP_CANDIDATES = 4000
 
 
 @dataclass
@@ -41,7 +44,9 @@ class SearchHit:
     obj: Any = None
 
 
-def _candidate_ids(q: str, entities: list[str]) -> list[tuple[str, int, str, str, str]]:
+def _candidate_ids(
+    q: str, entities: list[str], limit: int = CANDIDATES
+) -> list[tuple[str, int, str, str, str]]:
     terms = query_terms(q)
     if not terms:
         return []
@@ -54,7 +59,7 @@ def _candidate_ids(q: str, entities: list[str]) -> list[tuple[str, int, str, str
                 "FROM search_fts f JOIN search_searchentry e ON e.id = f.rowid "
                 f"WHERE search_fts MATCH %s AND e.entity IN ({placeholders}) "
                 "ORDER BY f.rowid DESC LIMIT %s",
-                [fts5_expression(terms), *entities, CANDIDATES],
+                [fts5_expression(terms), *entities, limit],
             )
         else:
             cursor.execute(
@@ -64,7 +69,7 @@ def _candidate_ids(q: str, entities: list[str]) -> list[tuple[str, int, str, str
                 "@@ to_tsquery('simple'::regconfig, %s) "
                 f"AND e.entity IN ({placeholders}) "
                 "ORDER BY e.id DESC LIMIT %s",
-                [tsquery_expression(terms), *entities, CANDIDATES],
+                [tsquery_expression(terms), *entities, limit],
             )
         return list(cursor.fetchall())
 
@@ -102,14 +107,26 @@ def search(
     if not q:
         return []
     digits = digit_query(q)
+    emails = "@" in q
     wanted = [
         s.entity
         for s in searchable_list()
-        if (entities is None or s.entity in entities) and not phones_masked(actor, s.entity, digits)
+        if (entities is None or s.entity in entities)
+        and not phones_masked(actor, s.entity, digits)
+        and not (emails and emails_masked(actor, s.entity))
     ]
     if not wanted:
         return []
     rows = _candidate_ids(q, wanted)
+    hits = _hits(actor, q, rows, limit)
+    if len(hits) < limit and len(rows) >= CANDIDATES:
+        hits = _hits(actor, q, _candidate_ids(q, wanted, DEEP_CANDIDATES), limit)
+    return hits
+
+
+def _hits(
+    actor: Any, q: str, rows: list[tuple[str, int, str, str, str]], limit: int
+) -> list[SearchHit]:
     # Rank from the index text first, then ask the permission layer which candidates the
     # actor may see (ids only), and load, present and link only the `limit` best of those:
     # a common word proposes hundreds of candidates, and building a hit for each of them
@@ -186,6 +203,23 @@ def phones_masked(actor: Any, entity_key: str, digits: int) -> bool:
             continue
         state = field_state(actor, entity, spec.name)
         if state["hidden"] or (state["masked"] and digits > 4):
+            return True
+    return False
+
+
+def emails_masked(actor: Any, entity_key: str) -> bool:
+    """Would searching an address confirm an email the actor may not read (masked or hidden)?"""
+    from crm.access.fieldsec import field_state
+    from crm.access.registry import entity_exists, entity_get
+
+    if not entity_exists(entity_key):
+        return False
+    entity = entity_get(entity_key)
+    for spec in entity.fields:
+        if spec.kind != "email":
+            continue
+        state = field_state(actor, entity, spec.name)
+        if state["hidden"] or state["masked"]:
             return True
     return False
 

@@ -287,3 +287,29 @@ def test_actor_without_rights_finds_nothing(data):
     nobody = UserFactory(username="nobody", department=org.company)
     assert search(actor=nobody, q="海康威视") == []
     assert search(actor=nobody, q="长安汽车") == []  # not even the pool
+
+
+def test_masked_email_cannot_be_confirmed_by_searching_it(data):
+    """Finance sees emails masked (w***@…): searching the full address must not confirm it."""
+    org, *_rest = data
+    assert [h for h in search(actor=org.liu_yang, q="wang.jg@hikvision.com")] == []
+    assert _titles(search(actor=org.admin, q="wang.jg@hikvision.com")) == ["王建国"]
+    # Their names still find the contact.
+    assert _titles(search(actor=org.liu_yang, q="王建国")) == ["王建国"]
+
+
+def test_own_old_record_is_found_behind_many_newer_matches(org):
+    """The index proposes the newest candidates first; a rep's own older customer must still
+    be found when hundreds of newer matches belong to other regions."""
+    from crm.customers.models import Customer
+    from crm.search.selectors import CANDIDATES
+    from crm.search.services import search_index_many
+
+    mine = services.customer_create(actor=org.zhang_wei, data={"name": "宁波精密机械有限公司"})
+    others = Customer.objects.bulk_create(
+        Customer(name=f"苏州精密机械{i}号有限公司", name_key=f"k{i}", owner=org.wang_fang)
+        for i in range(CANDIDATES + 20)
+    )
+    search_index_many(others)
+    hits = search(actor=org.zhang_wei, q="精密机械")
+    assert [h.id for h in hits] == [mine.pk]
