@@ -498,6 +498,8 @@ def _handover_plan(actor: Any, from_user: Any, to_users: list[Any]) -> dict[str,
         "from_user": from_user,
         "total": len(plan.assignments),
         "contacts": plan.contacts,
+        "others": plan.others,
+        "any": bool(plan.assignments or plan.others),
         "receivers": list(per_user.values()),
         "sample": plan.assignments[:50],
     }

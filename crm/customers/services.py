@@ -939,7 +939,26 @@ def collaborator_remove(*, actor: Any, customer: Customer, user: User) -> None:
 
 # ----------------------------------------------------------------- handover (离职交接)
 
-HANDOVER_PARTICIPANTS: list[Any] = []  # later apps add (entity, queryset_for_owner, owner_field)
+
+@dataclass(frozen=True)
+class HandoverParticipant:
+    """Other records a leaver owns (opportunities, quotes, contracts, leads…) that move with
+    a handover. A record of a handed-over customer goes to that customer's new owner; one
+    without a customer (or whose customer is not the leaver's) is dealt round-robin."""
+
+    entity: str
+    model: Any
+    label: Any
+    owner_field: str = "owner"
+    customer_field: str | None = "customer"
+
+
+HANDOVER_PARTICIPANTS: list[HandoverParticipant] = []
+
+
+def handover_participant_register(participant: HandoverParticipant) -> None:
+    if all(p.entity != participant.entity for p in HANDOVER_PARTICIPANTS):
+        HANDOVER_PARTICIPANTS.append(participant)
 
 
 @dataclass
@@ -947,6 +966,8 @@ class HandoverPlan:
     from_user: User
     assignments: list[tuple[Customer, User]]
     contacts: int
+    # (label, count) of the other records that move: opportunities, quotes…
+    others: list[tuple[Any, int]] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[int, int]:
@@ -969,7 +990,36 @@ def handover_preview(*, actor: Any, from_user: User, to_users: list[User]) -> Ha
     customers = list(Customer.objects.filter(owner=from_user).order_by("name", "id"))
     assignments = [(c, to_users[i % len(to_users)]) for i, c in enumerate(customers)]
     contacts = Contact.objects.filter(customer__owner=from_user).count()
-    return HandoverPlan(from_user, assignments, contacts)
+    others = [
+        (p.label, p.model.objects.filter(**{p.owner_field: from_user}).count())
+        for p in HANDOVER_PARTICIPANTS
+    ]
+    return HandoverPlan(from_user, assignments, contacts, [o for o in others if o[1]])
+
+
+def _handover_others(
+    batch: HandoverBatch, plan: HandoverPlan, to_users: list[User]
+) -> list[HandoverItem]:
+    new_owner_of = {c.pk: u for c, u in plan.assignments}
+    items: list[HandoverItem] = []
+    for p in HANDOVER_PARTICIPANTS:
+        qs = p.model.objects.filter(**{p.owner_field: plan.from_user}).order_by("pk")
+        for i, obj in enumerate(qs):
+            customer_id = getattr(obj, f"{p.customer_field}_id") if p.customer_field else None
+            receiver = new_owner_of.get(customer_id or 0) or to_users[i % len(to_users)]
+            p.model.all_objects.filter(pk=obj.pk).update(
+                **{p.owner_field: receiver}, version=models_F("version") + 1
+            )
+            items.append(
+                HandoverItem(
+                    batch=batch,
+                    entity=p.entity,
+                    object_id=obj.pk,
+                    old_owner=plan.from_user,
+                    new_owner=receiver,
+                )
+            )
+    return items
 
 
 @transaction.atomic
@@ -985,6 +1035,7 @@ def handover_execute(
             "customers": len(plan.assignments),
             "contacts": plan.contacts,
             "to": {str(k): v for k, v in plan.counts.items()},
+            "others": {str(label): n for label, n in plan.others},
         },
     )
     items = []
@@ -1010,6 +1061,7 @@ def handover_execute(
             summary=_("离职交接：%(a)s → %(b)s") % {"a": from_user.name, "b": new_owner.name},
             data={"changes": {"owner": [from_user.name, new_owner.name]}, "batch": batch.pk},
         )
+    items.extend(_handover_others(batch, plan, to_users))
     HandoverItem.objects.bulk_create(items, batch_size=500)
     audit_record(action="update", actor=actor, obj=batch, entity="handover", changes=batch.summary)
     return batch
@@ -1045,6 +1097,14 @@ def handover_undo(*, actor: Any, batch_id: int) -> HandoverBatch:
             )
         else:
             skipped += 1
+    participants = {p.entity: p for p in HANDOVER_PARTICIPANTS}
+    for item in batch.items.exclude(entity="customer"):
+        p = participants.get(item.entity)
+        if p is None:
+            continue
+        p.model.all_objects.filter(
+            pk=item.object_id, **{f"{p.owner_field}_id": item.new_owner_id}
+        ).update(**{f"{p.owner_field}_id": item.old_owner_id}, version=models_F("version") + 1)
     batch.undone_at = timezone.now()
     batch.undone_by = actor
     # Kept on the batch so the handover page can say what the undo restored and skipped.

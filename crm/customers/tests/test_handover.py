@@ -177,3 +177,46 @@ def test_transfer_to_an_inactive_user_is_refused(org, book):
     with pytest.raises(ValidationFailed) as exc:
         services.customer_transfer(actor=org.admin, customer_ids=[customers[0].pk], owner=gone)
     assert exc.value.field == "owner"
+
+
+def test_other_owned_records_move_with_their_customer_and_come_back_on_undo(
+    org, book, monkeypatch
+):
+    """Registered participants (here opportunities) follow their customer's new owner; one
+    whose customer the leaver does not own is dealt round-robin; undo gives them back."""
+    from crm.opportunities.models import Opportunity, Pipeline, Stage
+
+    customers, other = book
+    pipeline = Pipeline.objects.create(name="交接测试流程")
+    stage = Stage.objects.create(pipeline=pipeline, name="初步接洽", order=1)
+
+    def opp(customer, name):
+        return Opportunity.objects.create(
+            customer=customer, name=name, pipeline=pipeline, stage=stage, owner=org.zhang_wei
+        )
+
+    with_customer = opp(customers[0], "随客户移交")
+    of_other = opp(other, "别人客户上的商机")
+    monkeypatch.setattr(services, "HANDOVER_PARTICIPANTS", [])
+    services.handover_participant_register(
+        services.HandoverParticipant("opportunity", Opportunity, "商机")
+    )
+    plan = services.handover_preview(
+        actor=org.admin, from_user=org.zhang_wei, to_users=[org.wang_fang, org.huang_qiang]
+    )
+    assert plan.others == [("商机", 2)]
+    batch = services.handover_execute(
+        actor=org.admin, from_user=org.zhang_wei, to_users=[org.wang_fang, org.huang_qiang]
+    )
+    customer_owner = Customer.objects.get(pk=customers[0].pk).owner
+    with_customer.refresh_from_db()
+    of_other.refresh_from_db()
+    assert with_customer.owner == customer_owner
+    assert of_other.owner in (org.wang_fang, org.huang_qiang)
+    assert batch.summary["others"] == {"商机": 2}
+    assert HandoverItem.objects.filter(batch=batch, entity="opportunity").count() == 2
+    services.handover_undo(actor=org.admin, batch_id=batch.pk)
+    with_customer.refresh_from_db()
+    of_other.refresh_from_db()
+    assert with_customer.owner == org.zhang_wei
+    assert of_other.owner == org.zhang_wei
