@@ -11,13 +11,14 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.access.registry import Entity, entity_for_model, entity_get, entity_list
 from crm.access.visibility import can, is_admin, require, scope_q
 from crm.audit.services import audit_record
-from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 
 @transaction.atomic
@@ -116,7 +117,18 @@ def record_purge(*, actor: Any, entity_key: str, pk: Any, confirm: str) -> None:
     if (confirm or "").strip() != str(obj).strip():
         raise ValidationFailed(_("请输入记录名称以确认彻底删除"), field="confirm")
     audit_record(action="purge", actor=actor, obj=obj, changes={"repr": str(obj)})
-    type(obj).all_objects.filter(pk=obj.pk).delete()
+    try:
+        with transaction.atomic():
+            type(obj).all_objects.filter(pk=obj.pk).delete()
+    except (ProtectedError, RestrictedError) as exc:
+        # Other records still point at it (a customer's quotes, contracts, payments…): say
+        # which, and erase nothing. The audit entry above rolls back with the transaction.
+        kinds = sorted({str(o._meta.verbose_name) for o in exc.args[1]})
+        raise Conflict(
+            _("还有其他记录引用它（%(kinds)s），不能彻底删除；请先处理这些记录")
+            % {"kinds": "、".join(kinds)},
+            field="confirm",
+        ) from exc
 
 
 def record_can_delete(actor: Any, obj: Any) -> bool:

@@ -203,3 +203,25 @@ def test_every_step_is_in_the_audit_trail(bin_org):
         AuditEntry.objects.filter(seq__gt=start).order_by("seq").values_list("action", flat=True)
     )
     assert actions == ["delete", "restore", "delete", "purge"]
+
+
+def test_purge_of_a_record_others_still_point_at_is_refused_and_changes_nothing(org):
+    """A customer with contacts (PROTECT): a clear refusal, not a server error; no audit."""
+    from crm.audit.models import AuditEntry
+    from crm.core.errors import Conflict
+    from crm.customers import services as customer_services
+    from crm.customers.models import Contact, Customer
+
+    customer = customer_services.customer_create(
+        actor=org.zhang_wei, data={"name": "引用测试有限公司"}, contacts=[{"name": "王五"}]
+    )
+    customer_services.customer_delete(actor=org.zhang_wei, customer=customer)
+    audits = AuditEntry.objects.count()
+    with pytest.raises(Conflict) as info:
+        record_purge(
+            actor=fresh(org.admin), entity_key="customer", pk=customer.pk, confirm=customer.name
+        )
+    assert "联系人" in info.value.message
+    assert Customer.all_objects.filter(pk=customer.pk).exists()
+    assert Contact.all_objects.filter(customer_id=customer.pk).count() == 1
+    assert AuditEntry.objects.count() == audits
