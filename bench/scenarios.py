@@ -135,3 +135,5 @@ def org_page_search(ctx: Context) -> Measurement:
 # ---------------------------------------------------------------- customers (bench/customers.py)
 
 from bench import customers as _customers  # noqa: E402, F401  (registers the group)
+from bench import imports as _imports  # noqa: E402, F401  (registers the group)
+from bench import sales as _sales  # noqa: E402, F401  (registers the group)

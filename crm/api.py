@@ -121,6 +121,8 @@ def _register_routers() -> None:
 
     api.add_router("/", access_router)
     api.add_router("/audit", audit_router)
+    # Before customers: POST /customers/merge must not be taken for /customers/{customer_id}.
+    api.add_router("/", dedupe_router)
     api.add_router("/", customers_router)
     api.add_router("/search", search_router)
     api.add_router("/", activities_router)
@@ -132,7 +134,6 @@ def _register_routers() -> None:
     api.add_router("/", contracts_router)
     api.add_router("/", forecast_router)
     api.add_router("/", imports_router)
-    api.add_router("/", dedupe_router)
     api.add_router("/", exports_router)
     api.add_router("/", backup_router)
 

@@ -1,7 +1,8 @@
 """The `crm` command: what users and administrators type.
 
 `crm serve`, `crm web`, `crm worker`, `crm scheduler`, `crm migrate`, `crm createadmin`,
-`crm demo`, `crm check`, `crm audit verify`, `crm genkey`; any other word is passed to
+`crm demo`, `crm check`, `crm audit verify`, `crm genkey`, `crm import`,
+`crm rollback-import`; any other word is passed to
 Django's management commands (so `crm shell`, `crm makemigrations` work too).
 """
 
@@ -11,7 +12,7 @@ import os
 import sys
 
 # Commands whose names clash with Django's own get a crm_ prefix internally.
-ALIASES = {"check": "crm_check"}
+ALIASES = {"check": "crm_check", "rollback-import": "rollback_import"}
 
 
 def main(argv: list[str] | None = None) -> None:

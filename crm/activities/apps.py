@@ -7,4 +7,4 @@ class ActivitiesConfig(AppConfig):
     verbose_name = "跟进与待办"
 
     def ready(self) -> None:
-        from crm.activities import demo, entities, nav  # noqa: F401
+        from crm.activities import demo, entities, exports, nav  # noqa: F401

@@ -22,12 +22,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.access.visibility import can, is_admin
 from crm.activities import config
+from crm.activities.filters import followup_filter_form, task_filter_form
 from crm.activities.forms import (
     ActivitySettingsForm,
     FollowUpFilterForm,
     FollowUpForm,
     TalkScriptForm,
-    TaskFilterForm,
     TaskForm,
 )
 from crm.activities.models import FollowUp, Task
@@ -189,7 +189,7 @@ def followup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _followup_filter_form(request: HttpRequest) -> FollowUpFilterForm:
-    return FollowUpFilterForm(request.GET, kinds=config.followup_kinds())
+    return followup_filter_form(request.user, request.GET)
 
 
 @login_required
@@ -324,8 +324,7 @@ def task_list_view(request: HttpRequest) -> HttpResponse:
     actor = request.user
     if not can(actor, "view", Task):
         raise Http404()
-    users = task_assignee_choices(actor=actor)
-    form = TaskFilterForm(request.GET, users=[u for u in users if u.pk != actor.pk])
+    form = task_filter_form(actor, request.GET)
     filters = form.filters()
     try:
         page = task_list(

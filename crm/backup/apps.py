@@ -7,4 +7,4 @@ class BackupConfig(AppConfig):
     verbose_name = "备份与恢复"
 
     def ready(self) -> None:
-        pass
+        from crm.backup import config, events, health, jobs, nav  # noqa: F401

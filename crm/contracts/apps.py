@@ -7,4 +7,4 @@ class ContractsConfig(AppConfig):
     verbose_name = "合同与回款"
 
     def ready(self) -> None:
-        pass
+        from crm.contracts import conditions, demo, entities, exports, nav  # noqa: F401

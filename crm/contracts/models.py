@@ -61,6 +61,8 @@ class Contract(DomainModel):
     status = models.CharField(
         _("状态"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.DRAFT
     )
+    # Why the contract was last cancelled / closed / sent back (shown on its page).
+    status_reason = models.CharField(_("状态说明"), max_length=300, blank=True)
     terms = models.TextField(_("主要条款"), blank=True)
     notes = models.TextField(_("备注"), blank=True)
     custom = models.JSONField(_("自定义字段"), default=dict, blank=True)
@@ -120,6 +122,10 @@ class PaymentPlan(models.Model):
     seq = models.PositiveSmallIntegerField(_("期数"))
     due_date = models.DateField(_("计划回款日期"))
     amount = models.DecimalField(_("计划回款金额"), **MONEY)
+    # Received against this instalment: its own payments, then the contract's unassigned
+    # payments in due-date order. Kept by the services (crm.contracts.services
+    # _contract_allocate) so "due / overdue and not fully received" is one indexed query.
+    received = models.DecimalField(_("已回款"), default=Decimal("0"), **MONEY)
     notes = models.CharField(_("备注"), max_length=200, blank=True)
 
     class Meta:
@@ -129,6 +135,24 @@ class PaymentPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract_id}#{self.seq}"
+
+    @property
+    def outstanding(self) -> Decimal:
+        return max(self.amount - self.received, Decimal("0"))
+
+
+class ContractNumberCounter(models.Model):
+    """The last automatic number used per prefix and year (HT-2026 → 17).
+
+    Incremented with one UPDATE inside the creating transaction, so two people saving at
+    the same moment never get the same number (the row lock serialises them).
+    """
+
+    key = models.CharField(max_length=60, unique=True)
+    value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
 
 
 class Payment(DomainModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,6 +15,15 @@ class Check:
     name: str
     ok: bool
     detail: str
+
+
+# Deep checks of other apps (the last backup…): each returns one Check.
+_DEEP: list[Callable[[], Check]] = []
+
+
+def health_check_register(check: Callable[[], Check]) -> None:
+    if check not in _DEEP:
+        _DEEP.append(check)
 
 
 def database_check() -> Check:
@@ -79,4 +89,9 @@ def health_checks(*, deep: bool = False) -> list[Check]:
         )
     except Exception as exc:  # tables missing before migrate
         checks.append(Check("audit chain", False, str(exc)))
+    for extra in _DEEP:
+        try:
+            checks.append(extra())
+        except Exception as exc:  # tables missing before migrate
+            checks.append(Check(getattr(extra, "__name__", "check"), False, str(exc)))
     return checks

@@ -7,4 +7,4 @@ class CustomersConfig(AppConfig):
     verbose_name = "客户与联系人"
 
     def ready(self) -> None:
-        from crm.customers import demo, entities, jobs, nav  # noqa: F401
+        from crm.customers import demo, entities, exports, jobs, nav  # noqa: F401

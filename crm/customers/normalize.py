@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass, field
 
 import phonenumbers
 from django.utils.translation import gettext as _
@@ -155,3 +156,69 @@ def email_normalize(value: str, *, field: str = "email") -> str:
             _("邮箱地址不正确：%(reason)s") % {"reason": str(exc)}, field=field
         ) from exc
     return result.normalized.lower() if result.normalized.isascii() else result.normalized
+
+
+# Free text around numbers: "13812341234(微信同号)", "0571-88886666转123，手机139…".
+PHONE_MASKED = re.compile(r"(?<!\d)1\d{2}[xX*]{4}\d{4}(?!\d)")
+PHONE_EXTENSION = re.compile(r"\s*(转|分机)\s*(\d{1,6})")
+MOBILE_E164 = re.compile(r"^\+861[3-9]\d{9}$")
+PHONE_PLAIN = re.compile(r"\+?[\d\s()-]{7,20}")
+
+
+@dataclass(frozen=True)
+class PhoneFound:
+    e164: str
+    raw: str
+    mobile: bool
+
+
+@dataclass
+class PhoneText:
+    """What phone_extract found in one piece of text."""
+
+    numbers: list[PhoneFound] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)  # number-like pieces that are not numbers
+    rest: str = ""  # the text without the numbers ("微信同号", "电话不通,建议邮件联系")
+
+
+def phone_extract(value: str) -> PhoneText:
+    """Every phone number in free text, normalised by phone_normalize (so stored numbers look
+    the same whichever way they came in); several per text; masked numbers (138xxxx1234) and
+    number-like pieces that are no valid number are reported in `invalid`."""
+    out = PhoneText()
+    text = unicodedata.normalize("NFKC", value or "")
+    if not text.strip():
+        return out
+    if PHONE_PLAIN.fullmatch(text.strip()):
+        # Just a number (the usual cell): no need to search the text.
+        try:
+            e164, _raw = phone_normalize(text)
+        except ValidationFailed:
+            pass
+        else:
+            out.numbers.append(PhoneFound(e164, text.strip(), bool(MOBILE_E164.match(e164))))
+            return out
+    for masked in PHONE_MASKED.findall(text):
+        out.invalid.append(masked)
+    text = PHONE_MASKED.sub(" ", text)
+    # phonenumbers does not know "转" (extension): the matcher would split the number.
+    text = PHONE_EXTENSION.sub(r" ext. \2", text)
+    rest = text
+    for match in phonenumbers.PhoneNumberMatcher(
+        text, "CN", leniency=phonenumbers.Leniency.POSSIBLE
+    ):
+        raw = match.raw_string
+        rest = rest.replace(raw, " ", 1)
+        try:
+            e164, _raw = phone_normalize(raw)
+        except ValidationFailed:
+            out.invalid.append(raw.strip())
+            continue
+        if all(found.e164 != e164 for found in out.numbers):
+            out.numbers.append(PhoneFound(e164, raw.strip(), bool(MOBILE_E164.match(e164))))
+    # Digit runs the matcher did not take (too short or too long to be a number).
+    for piece in re.findall(r"(?<![\w.])\+?\d[\d\s-]{4,}\d(?![\w])", rest):
+        out.invalid.append(piece.strip())
+        rest = rest.replace(piece, " ", 1)
+    out.rest = re.sub(r"\s+", " ", rest).strip()
+    return out

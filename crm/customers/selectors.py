@@ -210,9 +210,10 @@ def _is_pool_branch(q: Q) -> bool:
     )
 
 
-def customer_list(
-    *, actor: Any, filters: Any, cursor: str | None = None, limit: int = 50, pool: bool = False
-) -> Page:
+def customer_list_queryset(
+    *, actor: Any, filters: Any, pool: bool = False
+) -> tuple[QuerySet[Customer], tuple[str, ...]]:
+    """The list's rows and their ordering: the page paginates them, an export walks them all."""
     sort = filters.get("sort") or "-id"
     if sort not in CUSTOMER_SORTS:
         raise ValidationFailed("unknown sort", field="sort")
@@ -221,7 +222,13 @@ def customer_list(
     first = ordering[0].lstrip("-")
     if first in NULLABLE_SORT:
         qs = qs.filter(**{f"{first}__isnull": False})
-    qs = qs.select_related("owner", "owner__department")
+    return qs.select_related("owner", "owner__department"), ordering
+
+
+def customer_list(
+    *, actor: Any, filters: Any, cursor: str | None = None, limit: int = 50, pool: bool = False
+) -> Page:
+    qs, ordering = customer_list_queryset(actor=actor, filters=filters, pool=pool)
     page = paginate(qs, ordering=ordering, cursor=cursor, limit=limit)
     _attach_tags(page.items)
     return page
@@ -296,13 +303,21 @@ def contact_filter(actor: Any, filters: Any) -> QuerySet[Contact]:
     return _custom_filters(qs, "contact", filters)
 
 
-def contact_list(*, actor: Any, filters: Any, cursor: str | None = None, limit: int = 50) -> Page:
+CONTACT_SORTS: dict[str, tuple[str, ...]] = {"-id": ("-id",), "name": ("name", "id"), "id": ("id",)}
+
+
+def contact_list_queryset(*, actor: Any, filters: Any) -> tuple[QuerySet[Contact], tuple[str, ...]]:
+    """The contact list's rows and their ordering (the page and the export)."""
     sort = filters.get("sort") or "-id"
-    orderings = {"-id": ("-id",), "name": ("name", "id"), "id": ("id",)}
-    if sort not in orderings:
+    if sort not in CONTACT_SORTS:
         raise ValidationFailed("unknown sort", field="sort")
     qs = contact_filter(actor, filters).select_related("customer", "customer__owner")
-    return paginate(qs, ordering=orderings[sort], cursor=cursor, limit=limit)
+    return qs, CONTACT_SORTS[sort]
+
+
+def contact_list(*, actor: Any, filters: Any, cursor: str | None = None, limit: int = 50) -> Page:
+    qs, ordering = contact_list_queryset(actor=actor, filters=filters)
+    return paginate(qs, ordering=ordering, cursor=cursor, limit=limit)
 
 
 def customer_timeline(

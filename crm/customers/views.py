@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,16 +26,16 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.access.fieldsec import field_state, present, reveal
 from crm.access.registry import entity_get
-from crm.access.selectors import department_tree, user_choices, user_names
+from crm.access.selectors import user_choices, user_names
 from crm.access.visibility import can, is_admin
 from crm.core.errors import Conflict, DomainError, NotFound, StaleVersion
 from crm.core.pagination import Page
 from crm.customers import config
+from crm.customers.filters import contact_filter_form, customer_filter_form
 from crm.customers.forms import (
     PROVINCES,
     RELEASE_REASONS,
     CollaborationRequestForm,
-    ContactFilterForm,
     ContactForm,
     CustomerBulkForm,
     CustomerFilterForm,
@@ -179,16 +180,7 @@ def _custom_display(d: Any, value: Any, names: dict[int, str]) -> str:
 
 
 def _customer_filter_form(request: HttpRequest, tags: list[Any]) -> CustomerFilterForm:
-    actor = request.user
-    data = request.GET if any(k != "cursor" for k in request.GET) else None
-    return CustomerFilterForm(
-        data,
-        levels=config.levels(),
-        users=customer_owner_shortlist(actor=actor, include=request.GET.get("owner")),
-        departments=department_tree(actor=actor),
-        tags=tags,
-        custom_defs=custom_fields_for("customer"),
-    )
+    return customer_filter_form(request.user, request.GET, tags=tags)
 
 
 def customer_rows(actor: Any, customers: list[Customer]) -> list[dict[str, Any]]:
@@ -331,10 +323,11 @@ def saved_view_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def customer_export_view(request: HttpRequest) -> HttpResponse:
-    # Export (with field security, audit and the worker) arrives with the data-migration
-    # issue (issue 6); until then there is no export button and this address is a 404.
-    raise Http404()
+def customer_export_view(request: HttpRequest) -> HttpResponseBase:
+    """The list's 导出 button: the current filters, as xlsx or csv (crm.exports)."""
+    from crm.exports.views import export_view
+
+    return export_view(request, entity="customer")
 
 
 # ----------------------------------------------------------------- create / quick add
@@ -945,14 +938,7 @@ def contact_list_view(request: HttpRequest) -> HttpResponse:
     actor = request.user
     if not can(actor, "view", Contact):
         raise Http404()
-    data = request.GET if any(k != "cursor" for k in request.GET) else None
-    form = ContactFilterForm(
-        data,
-        users=user_choices(actor=actor),
-        departments=department_tree(actor=actor),
-        tags=tag_list(actor=actor),
-        custom_defs=custom_fields_for("contact"),
-    )
+    form = contact_filter_form(actor, request.GET)
     filters = form.filters()
     try:
         page = contact_list(

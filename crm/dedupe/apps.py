@@ -7,4 +7,4 @@ class DedupeConfig(AppConfig):
     verbose_name = "查重与合并"
 
     def ready(self) -> None:
-        pass
+        from crm.dedupe import demo, entities, jobs, nav  # noqa: F401

@@ -32,11 +32,15 @@ class CustomerKey(models.Model):
         return f"{self.customer_id}:{self.key}"
 
 
-class KeyState(models.Model):
-    """Singleton: customers updated before `synced_until` have their keys."""
+class DedupeState(models.Model):
+    """Singleton (pk=1): customers updated before `synced_until` have their keys; when the
+    keys were last rebuilt; when the last scans started and what they found."""
 
     synced_until = models.DateTimeField(null=True, blank=True)
     full_at = models.DateTimeField(null=True, blank=True)
+    scan_at = models.DateTimeField(null=True, blank=True)
+    full_scan_at = models.DateTimeField(null=True, blank=True)
+    scan_stats = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"keys synced until {self.synced_until}"
@@ -88,7 +92,9 @@ class DuplicatePair(models.Model):
         verbose_name_plural = _("疑似重复客户")
         constraints = [
             models.UniqueConstraint(fields=["a", "b"], name="dedupe_pair_unique"),
-            models.CheckConstraint(condition=models.Q(a__lt=models.F("b")), name="dedupe_pair_a_lt_b"),
+            models.CheckConstraint(
+                condition=models.Q(a__lt=models.F("b")), name="dedupe_pair_a_lt_b"
+            ),
         ]
         indexes = [models.Index(fields=["status", "-score", "-id"], name="dedupe_pair_queue")]
 
@@ -129,6 +135,9 @@ class MergeRecord(models.Model):
     loser_version = models.PositiveIntegerField(default=0)
     moved = models.JSONField(default=dict)
     dropped = models.JSONField(default=dict)
+    # {"pairs": {pair id: status before}, "primary_cleared": [contact ids],
+    #  "kept": {"app.Model": [ids left on the loser: a unique constraint of a domain record]}}
+    extra = models.JSONField(default=dict)
     created_at = models.DateTimeField(_("合并时间"), default=timezone.now)
     undone_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     undone_by = models.ForeignKey(

@@ -7,4 +7,4 @@ class ExportsConfig(AppConfig):
     verbose_name = "数据导出"
 
     def ready(self) -> None:
-        pass
+        from crm.exports import events, jobs  # noqa: F401

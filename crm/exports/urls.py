@@ -1,3 +1,13 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from crm.exports import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("exports/", views.export_job_list_view, name="export_job_list"),
+    path(
+        "exports/jobs/<int:pk>/download/",
+        views.export_job_download_view,
+        name="export_job_download",
+    ),
+    path("exports/<slug:entity>/", views.export_view, name="export"),
+]

@@ -56,3 +56,90 @@ class SalesTarget(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.amount}"
+
+
+class ForecastMonth(models.Model):
+    """The forecast's summary: one row per owner, pipeline and month with the sums the
+    forecast shows. Open deals count in the month of their expected close date, won deals
+    in the month they were won. Maintained by database triggers on the opportunity table
+    (crm/forecast/summary.py), so every write path — services, recycle bin, bulk
+    reassignment, imports — keeps it right; `forecast_summary_rebuild` recomputes it.
+
+    Money is kept in whole fen (分) so that adding and subtracting in the triggers is exact;
+    `weighted` is Σ amount in fen × probability in percent (÷ 10,000 for yuan).
+    """
+
+    # No foreign-key constraints (the triggers write these rows) and no single-column indexes
+    # (the unique key starts with the owner; pipelines are hardly ever deleted).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    pipeline = models.ForeignKey(
+        "opportunities.Pipeline",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    month = models.DateField()  # the first day of the month
+    # Open deals, by forecast category (amounts in fen).
+    pipeline_amount = models.BigIntegerField(default=0)
+    best_amount = models.BigIntegerField(default=0)
+    commit_amount = models.BigIntegerField(default=0)
+    omitted_amount = models.BigIntegerField(default=0)
+    weighted = models.BigIntegerField(default=0)  # open, not omitted
+    open_deals = models.IntegerField(default=0)
+    # Won deals.
+    won_amount = models.BigIntegerField(default=0)
+    won_deals = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The triggers' upsert target; also the index of one owner's months.
+            models.UniqueConstraint(
+                fields=["owner", "month", "pipeline"], name="forecast_month_key"
+            ),
+        ]
+        indexes = [
+            # Covering index of the wide reads (many owners, a range of months).
+            models.Index(
+                fields=[
+                    "month",
+                    "owner",
+                    "pipeline",
+                    "pipeline_amount",
+                    "best_amount",
+                    "commit_amount",
+                    "omitted_amount",
+                    "weighted",
+                    "open_deals",
+                    "won_amount",
+                    "won_deals",
+                ],
+                name="forecast_month_read",
+            ),
+            # The same for a manager's owners (owner IN …, a range of months).
+            models.Index(
+                fields=[
+                    "owner",
+                    "month",
+                    "pipeline",
+                    "pipeline_amount",
+                    "best_amount",
+                    "commit_amount",
+                    "omitted_amount",
+                    "weighted",
+                    "open_deals",
+                    "won_amount",
+                    "won_deals",
+                ],
+                name="forecast_month_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} {self.pipeline_id} {self.month:%Y-%m}"

@@ -1,3 +1,8 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from crm.forecast import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("forecast/", views.forecast_view, name="forecast"),
+    path("forecast/targets/", views.targets_view, name="forecast_targets"),
+]

@@ -7,4 +7,4 @@ class ImportsConfig(AppConfig):
     verbose_name = "数据导入"
 
     def ready(self) -> None:
-        pass
+        from crm.imports import config, entities, nav  # noqa: F401

@@ -7,4 +7,4 @@ class LeadsConfig(AppConfig):
     verbose_name = "线索"
 
     def ready(self) -> None:
-        pass
+        from crm.leads import conditions, config, demo, entities, nav  # noqa: F401

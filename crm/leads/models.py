@@ -183,6 +183,10 @@ class CaptureForm(TimeStampedModel):
     thank_you = models.CharField(_("提交后提示"), max_length=200, blank=True)
     # Which optional fields the form shows (name and one channel are always asked).
     fields = models.JSONField(_("表单字段"), default=list, blank=True)
+    # Sites allowed to embed the form in an <iframe> (CSP frame-ancestors), one per line;
+    # empty: any site.
+    embed_origins = models.TextField(_("允许嵌入的网站"), blank=True)
+    submissions = models.PositiveIntegerField(_("提交次数"), default=0, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -190,3 +194,33 @@ class CaptureForm(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LeadEventKind(models.TextChoices):
+    CREATED = "created", _("创建")
+    UPDATED = "updated", _("修改")
+    STATUS = "status", _("状态变更")
+    ASSIGNED = "assigned", _("分配")
+    NOTE = "note", _("备注")
+    CONVERTED = "converted", _("转化")
+
+
+class LeadEvent(models.Model):
+    """The lead's own history (status changes, notes, edits); assignments are in
+    LeadAssignment. On conversion both are copied to the customer's timeline."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=LeadEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["lead", "at"], name="leadevent_lead_at")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}:{self.kind}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -158,7 +159,17 @@ class Quote(DomainModel):
         indexes = [
             models.Index(fields=["owner", "id"], name="quote_owner"),
             models.Index(fields=["customer", "id"], name="quote_customer"),
+            models.Index(fields=["opportunity", "id"], name="quote_opportunity"),
+            # The nightly expiry job: open quotes whose validity has passed.
+            models.Index(fields=["status", "valid_until"], name="quote_status_valid"),
         ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (QuoteStatus.DRAFT, QuoteStatus.SENT)
+
+    def is_past_validity(self, today: dt.date) -> bool:
+        return self.valid_until is not None and self.valid_until < today
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
@@ -212,3 +223,17 @@ class QuoteRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quote_id} v{self.number}"
+
+
+class QuoteSequence(models.Model):
+    """The last number handed out per prefix and year (BJ-2026-000123).
+
+    Incremented with a single UPDATE … SET last = last + 1 inside the creating transaction,
+    so two people creating quotes at the same moment never get the same number.
+    """
+
+    key = models.CharField(max_length=40, unique=True)  # "BJ-2026"
+    last = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}:{self.last}"

@@ -179,9 +179,7 @@ def test_transfer_to_an_inactive_user_is_refused(org, book):
     assert exc.value.field == "owner"
 
 
-def test_other_owned_records_move_with_their_customer_and_come_back_on_undo(
-    org, book, monkeypatch
-):
+def test_other_owned_records_move_with_their_customer_and_come_back_on_undo(org, book, monkeypatch):
     """Registered participants (here opportunities) follow their customer's new owner; one
     whose customer the leaver does not own is dealt round-robin; undo gives them back."""
     from crm.opportunities.models import Opportunity, Pipeline, Stage
@@ -220,3 +218,25 @@ def test_other_owned_records_move_with_their_customer_and_come_back_on_undo(
     of_other.refresh_from_db()
     assert with_customer.owner == org.zhang_wei
     assert of_other.owner == org.zhang_wei
+
+
+def test_sales_records_are_registered_and_a_leavers_lead_moves_and_comes_back(org, book):
+    """Opportunities, quotes, contracts and leads all take part in a handover; a lead has no
+    customer, so it is dealt to a receiver and given back on undo."""
+    from crm.leads.models import Lead
+
+    entities = {p.entity for p in services.HANDOVER_PARTICIPANTS}
+    assert {"opportunity", "quote", "contract", "lead"} <= entities
+    lead = Lead.objects.create(name="留下的线索", company="某公司", owner=org.zhang_wei)
+    plan = services.handover_preview(
+        actor=org.admin, from_user=org.zhang_wei, to_users=[org.wang_fang]
+    )
+    assert ("线索", 1) in [(str(label), n) for label, n in plan.others]
+    batch = services.handover_execute(
+        actor=org.admin, from_user=org.zhang_wei, to_users=[org.wang_fang]
+    )
+    lead.refresh_from_db()
+    assert lead.owner == org.wang_fang
+    services.handover_undo(actor=org.admin, batch_id=batch.pk)
+    lead.refresh_from_db()
+    assert lead.owner == org.zhang_wei

@@ -131,9 +131,14 @@ def test_list_keyset_load_more(client, org):
     assert "<table" not in rows and "加载更多" not in rows
 
 
-def test_export_is_not_there_yet(client, org):
+def test_export_button_exports_the_filtered_list(client, org, east):
+    # The export itself is tested in crm/exports; here: the list page's address is wired.
     login(client, org.admin)
-    assert client.get(reverse("customer_export")).status_code == 404
+    response = client.get(reverse("customer_export"), {"format": "csv", "level": "A"})
+    assert response.status_code == 200
+    assert "杭州海康威视" in b"".join(response.streaming_content).decode("utf-8-sig")
+    login(client, org.zhang_wei)  # a rep may not export by default
+    assert client.get(reverse("customer_export")).status_code == 403
 
 
 # ---------------------------------------------------------------- scope
