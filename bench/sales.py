@@ -896,6 +896,19 @@ def opportunity_list_manager(ctx: Context) -> Measurement:
     return ctx.get("/opportunities/", client=ctx.client_as(MANAGER))
 
 
+@scenario(
+    "sales",
+    "GET /opportunities/ totals (manager)",
+    note="li.na: the totals the list page loads after its rows (htmx)",
+)
+def opportunity_list_totals_manager(ctx: Context) -> Measurement:
+    return ctx.get(
+        "/opportunities/",
+        client=ctx.client_as(MANAGER),
+        headers={"HX-Request": "true", "HX-Target": "opp-totals"},
+    )
+
+
 @scenario("sales", "GET /opportunities/ (rep)", note="zhang.wei: first page")
 def opportunity_list_rep(ctx: Context) -> Measurement:
     return ctx.get("/opportunities/", client=ctx.client_as(REP))
@@ -904,3 +917,14 @@ def opportunity_list_rep(ctx: Context) -> Measurement:
 @scenario("sales", "GET /api/v1/opportunities (manager)", note="li.na: first page")
 def opportunity_api_manager(ctx: Context) -> Measurement:
     return ctx.get("/api/v1/opportunities", client=ctx.anon, headers=ctx.token(MANAGER))
+
+
+@scenario(
+    "sales",
+    "GET /api/v1/opportunities?totals=false (manager)",
+    note="li.na: a page without the sum",
+)
+def opportunity_api_manager_no_totals(ctx: Context) -> Measurement:
+    return ctx.get(
+        "/api/v1/opportunities", client=ctx.anon, headers=ctx.token(MANAGER), totals="false"
+    )

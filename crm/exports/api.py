@@ -73,7 +73,7 @@ class ExportParams(Schema):
     response={200: None, 202: ExportJobOut, **ERRORS},
     openapi_extra={"responses": {"200": {"description": "导出的文件", "content": FILE_CONTENT}}},
 )
-def export_list(request: HttpRequest, entity: str, params: Query[ExportParams]) -> Any:
+def export_list(request: HttpRequest, entity: Text, params: Query[ExportParams]) -> Any:
     """Export a list (customer, contact, followup, task, …) with the caller's filters."""
     started = export_start(actor=request.user, entity=entity, fmt=params.format, query=request.GET)
     if started.job is not None:

@@ -128,7 +128,7 @@ class TemplateOut(Schema):
 
 
 @router.get("/imports/templates", response={200: list[TemplateOut], **ERRORS})
-def import_templates(request: HttpRequest, entity: str) -> list[Any]:
+def import_templates(request: HttpRequest, entity: Text) -> list[Any]:
     return list(selectors.mapping_templates(actor=request.user, entity=entity))
 
 
@@ -313,7 +313,7 @@ def import_report_xlsx(
 
 
 @router.get("/imports/migrations/{label}/reconciliation", response={200: dict[str, Any], **ERRORS})
-def import_reconciliation(request: HttpRequest, label: str) -> dict[str, Any]:
+def import_reconciliation(request: HttpRequest, label: Text) -> dict[str, Any]:
     """Over every batch of a staged migration: source rows, rows taken in, rows no batch has
     taken yet (`not_covered`), and what became of them."""
     if len(label) > 100:

@@ -297,7 +297,7 @@ class TotalsOut(Schema):
 class OpportunityPageOut(Schema):
     items: list[OpportunityOut]
     next: str | None = None
-    totals: TotalsOut
+    totals: TotalsOut | None = None
 
 
 VALUE_FIELDS = [
@@ -408,6 +408,10 @@ class OpportunityFilters(ListParams):
         json_schema_extra=enum_schema(list(selectors.OPPORTUNITY_SORTS)),
         description="排序，默认 -id",
     )
+    totals: bool = Field(
+        True,
+        description="是否计算整个筛选结果的合计；翻页时传 false 可省去这次求和（数据多时约 1 秒）",
+    )
 
 
 @router.get(
@@ -418,13 +422,19 @@ class OpportunityFilters(ListParams):
 )
 def opportunity_list(request: HttpRequest, filters: Query[OpportunityFilters]) -> dict:
     """Visible opportunities, keyset-paginated, with the totals of the whole filtered set
-    (count, amount, weighted amount = amount × probability)."""
+    (count, amount, weighted amount = amount × probability) unless `totals=false`."""
     actor = request.user
-    values = filters.model_dump(exclude={"cursor", "limit"}, exclude_none=True)
+    values = filters.model_dump(exclude={"cursor", "limit", "totals"}, exclude_none=True)
     with cursor_errors(filters.cursor):
         page = selectors.opportunity_list(
             actor=actor, filters=values, cursor=filters.cursor, limit=page_limit(filters.limit)
         )
+    out: dict[str, Any] = {
+        "items": [_opportunity_out(actor, o) for o in page.items],
+        "next": page.next,
+    }
+    if not filters.totals:
+        return out
     totals = selectors.opportunity_totals(actor=actor, filters=values)
     summed: dict[str, Any] = {"count": totals.count}
     level = field_level(actor, "opportunity", "amount")
@@ -432,11 +442,7 @@ def opportunity_list(request: HttpRequest, filters: Query[OpportunityFilters]) -
         summed.update(amount=MASK, weighted=MASK)
     elif level != FieldAccess.HIDDEN:
         summed.update(amount=totals.amount, weighted=totals.weighted)
-    return {
-        "items": [_opportunity_out(actor, o) for o in page.items],
-        "next": page.next,
-        "totals": summed,
-    }
+    return {**out, "totals": summed}
 
 
 # ---------------------------------------------------------------- opportunities: write

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import phonenumbers
 from pypinyin import lazy_pinyin
@@ -36,7 +37,14 @@ def normalize(text: str) -> str:
 
 def pinyin_syllables(run: str) -> list[str]:
     """The pinyin syllables of a run of CJK characters (at most MAX_SYLLABLES of them)."""
-    return [s.lower() for s in lazy_pinyin(run[:MAX_SYLLABLES]) if s]
+    return list(_pinyin_cached(run[:MAX_SYLLABLES]))
+
+
+@lru_cache(maxsize=65536)
+def _pinyin_cached(run: str) -> tuple[str, ...]:
+    # Person names, cities and company-name words repeat: an import or a reindex of many
+    # records converts each distinct run once (pypinyin's phrase matching is the slow part).
+    return tuple(s.lower() for s in lazy_pinyin(run) if s)
 
 
 def pinyin_tokens(syllables: list[str]) -> list[str]:
@@ -65,6 +73,7 @@ def text_tokens(text: str) -> list[str]:
     return tokens
 
 
+@lru_cache(maxsize=65536)
 def phone_digits(phone: str) -> str:
     """National digits as people type them: +86 138-1234-5678 → 13812345678,
     +861012345678 → 01012345678 (landline with its trunk 0). An extension is not part of

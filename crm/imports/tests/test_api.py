@@ -161,6 +161,11 @@ def test_templates(client, org):
     again = _upload(c, template_id=templates[0]["id"]).json()
     assert again["mapping_sources"]["0"] == "映射模板"
     assert c.delete(f"/api/v1/imports/templates/{templates[0]['id']}").status_code == 204
+    # A NUL character (PostgreSQL cannot store or compare it) is a 422 on the field.
+    r = c.get("/api/v1/imports/templates?entity=cust%00omer")
+    assert r.status_code == 422 and "entity" in r.content.decode()
+    r = c.get("/api/v1/imports/migrations/a%00b/reconciliation")
+    assert r.status_code in (404, 422)
 
 
 def test_background_work_notifies_the_user(client, org, django_capture_on_commit_callbacks):

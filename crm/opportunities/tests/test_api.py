@@ -130,6 +130,13 @@ def test_list_with_filters_and_totals(org, rep, deal):
     assert r.json()["totals"]["count"] == 1
     r = rep.get("/opportunities", {"limit": 1})
     assert len(r.json()["items"]) == 1 and r.json()["next"]
+    first = r.json()["items"][0]["name"]
+    # Paging on without the sum: the next row, no totals.
+    r = rep.get("/opportunities", {"limit": 1, "totals": "false", "cursor": r.json()["next"]})
+    names = [o["name"] for o in r.json()["items"]]
+    assert len(names) == 1 and names[0] != first and {first, *names} == {"小单", "宏达产线改造"}
+    assert "totals" not in r.json()
+    assert_error(rep.get("/opportunities", {"totals": "maybe"}), 422, "totals")
     assert_error(rep.get("/opportunities", {"status": "nope"}), 422, "status")
     assert_error(rep.get("/opportunities", {"cursor": "garbage"}), 422, "cursor")
 

@@ -49,6 +49,28 @@ def test_list_with_totals_and_filters(client, org, deal):
     assert "没有符合条件的商机" in text(r)
 
 
+def test_list_totals_come_in_their_own_request(client, org, deal):
+    """The page shows its rows at once; the totals (a sum over every visible row) load after
+    it through htmx, with the same filters."""
+    opportunity(org.zhang_wei, deal.customer, name="第二个项目", amount="100000")
+    r = page(client, org.zhang_wei, reverse("opportunity_list") + "?amount_min=200000")
+    assert 'id="opp-totals"' in r.content.decode() and 'hx-trigger="load"' in r.content.decode()
+    r = page(
+        client,
+        org.zhang_wei,
+        reverse("opportunity_list") + "?amount_min=200000",
+        **HTMX,
+        HTTP_HX_TARGET="opp-totals",
+    )
+    body = text(r)
+    assert "¥250,000.00" in body and "¥350,000.00" not in body
+    assert "海康视觉检测项目" not in body  # the totals alone, not the rows
+    r = page(
+        client, org.wang_fang, reverse("opportunity_list"), **HTMX, HTTP_HX_TARGET="opp-totals"
+    )
+    assert "¥250,000.00" not in text(r)  # outside her scope
+
+
 def test_kanban_renders_columns_cards_and_totals(client, org, deal):
     r = page(client, org.zhang_wei, reverse("opportunity_kanban"))
     assert r.status_code == 200
