@@ -14,11 +14,25 @@ from crm.core.navigation import NavItem, nav_register
 
 nav_register(
     NavItem(
-        "contracts", _("合同"), "contract_list", "file-text", lambda u: can(u, "view", Contract), 70
+        "contracts",
+        _("合同"),
+        "contract_list",
+        "file-text",
+        lambda u: can(u, "view", Contract),
+        70,
+        group="sales",
     )
 )
 nav_register(
-    NavItem("payments", _("回款"), "payment_list", "cash", lambda u: can(u, "view", Payment), 72)
+    NavItem(
+        "payments",
+        _("回款"),
+        "payment_list",
+        "cash",
+        lambda u: can(u, "view", Payment),
+        72,
+        group="sales",
+    )
 )
 nav_register(
     NavItem(

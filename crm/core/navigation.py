@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,9 @@ class NavItem:
     visible: Callable[[Any], bool]
     order: int = 100
     section: str = "main"  # "main" or "admin"
+    # Main-section items of one group share a dropdown (NAV_GROUPS) when two or more of
+    # them are visible to the user; a group with one visible item shows it directly.
+    group: str = ""
 
     @property
     def url(self) -> str:
@@ -38,3 +42,40 @@ def nav_items(user: Any, section: str) -> list[NavItem]:
     return sorted(
         (i for i in _ITEMS if i.section == section and i.visible(user)), key=lambda i: i.order
     )
+
+
+# key → (label, order among the main items). The menu stays one line wide at 1280 px.
+NAV_GROUPS: dict[str, tuple[Any, int]] = {
+    "sales": (_("销售"), 26),
+    "data": (_("数据"), 79),
+}
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    key: str
+    label: Any
+    order: int
+    items: list[NavItem]
+
+    @property
+    def url_names(self) -> list[str]:
+        return [i.url_name for i in self.items]
+
+
+def nav_menu(user: Any) -> list[NavItem | NavGroup]:
+    """The main menu: ungrouped items and dropdown groups, in order."""
+    entries: list[NavItem | NavGroup] = []
+    grouped: dict[str, list[NavItem]] = {}
+    for item in nav_items(user, "main"):
+        if item.group and item.group in NAV_GROUPS:
+            grouped.setdefault(item.group, []).append(item)
+        else:
+            entries.append(item)
+    for key, items in grouped.items():
+        if len(items) == 1:
+            entries.append(items[0])
+        else:
+            label, order = NAV_GROUPS[key]
+            entries.append(NavGroup(key, label, order, items))
+    return sorted(entries, key=lambda e: e.order)

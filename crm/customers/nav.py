@@ -23,7 +23,9 @@ nav_register(
 nav_register(
     NavItem("pool", _("公海"), "pool_list", "lifebuoy", lambda u: can(u, "view", Customer), 30)
 )
-nav_register(NavItem("tags", _("标签"), "tag_list", "tag", lambda u: can(u, "view", "tag"), 40))
+nav_register(
+    NavItem("tags", _("标签"), "tag_list", "tag", lambda u: can(u, "view", "tag"), 40, group="data")
+)
 nav_register(
     NavItem("custom_fields", _("自定义字段"), "custom_field_list", "forms", is_admin, 50, "admin")
 )

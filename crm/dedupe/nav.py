@@ -17,7 +17,9 @@ def may_review(user: Any) -> bool:
     return can(user, "edit", DuplicatePair)
 
 
-nav_register(NavItem("duplicates", _("重复客户"), "duplicate_list", "copy", may_review, 35))
+nav_register(
+    NavItem("duplicates", _("重复客户"), "duplicate_list", "copy", may_review, 35, group="data")
+)
 
 
 def _cards(user: Any) -> list[HomeCard]:

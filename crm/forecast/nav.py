@@ -16,8 +16,17 @@ nav_register(
         "chart-bar",
         lambda u: can(u, "view", "opportunity"),
         26,
+        group="sales",
     )
 )
 nav_register(
-    NavItem("sales_targets", _("销售目标"), "forecast_targets", "target", target_can_set, 27)
+    NavItem(
+        "sales_targets",
+        _("销售目标"),
+        "forecast_targets",
+        "target",
+        target_can_set,
+        27,
+        group="sales",
+    )
 )

@@ -17,7 +17,9 @@ def _may_import(user: Any) -> bool:
     return import_can_any(user)
 
 
-nav_register(NavItem("imports", _("数据导入"), "import_list", "file-import", _may_import, 80))
+nav_register(
+    NavItem("imports", _("数据导入"), "import_list", "file-import", _may_import, 80, group="data")
+)
 nav_register(
     NavItem("import_settings", _("导入设置"), "import_settings", "settings", is_admin, 60, "admin")
 )

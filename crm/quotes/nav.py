@@ -13,7 +13,13 @@ from crm.core.navigation import NavItem, nav_register
 
 nav_register(
     NavItem(
-        "quotes", _("报价"), "quote_list", "file-invoice", lambda u: can(u, "view", "quote"), 26
+        "quotes",
+        _("报价"),
+        "quote_list",
+        "file-invoice",
+        lambda u: can(u, "view", "quote"),
+        26,
+        group="sales",
     )
 )
 nav_register(NavItem("products", _("产品"), "product_list", "package", is_admin, 55, "admin"))

@@ -56,7 +56,9 @@ def test_import_wizard_from_upload_to_report(
     page.on("dialog", lambda dialog: dialog.accept())  # the "开始导入？" confirmation
     sign_in(page, e2e_org.admin)
     page.goto(live_server.url + "/")
-    page.get_by_role("navigation", name="主导航").get_by_role("link", name="数据导入").click()
+    nav = page.get_by_role("navigation", name="主导航")
+    nav.get_by_role("button", name="数据").click()
+    nav.get_by_role("link", name="数据导入").click()
     expect(page.get_by_role("heading", name="数据导入", level=1)).to_be_visible()
     shot(page, "0-empty-list")
     page.get_by_role("link", name="新建导入").first.click()
