@@ -489,8 +489,16 @@ class CustomerAdapter(Adapter):
             held = {r.number for r in fuzzy if r.action == "duplicate"}
             for number in held:
                 ctx.virtual.pop(number, None)
-            for key in [k for k, ref in ctx.index.items() if ref in held]:
-                del ctx.index[key]
+            for number in held:
+                # The keys _create indexed for the row (not a scan of the whole index, which
+                # grows with the file).
+                k = keys[number]
+                own = [*self._index_keys(k), *(f"p:{p}" for p in k["phones"])]
+                if k["email"]:
+                    own.append(f"e:{k['email']}")
+                for key in own:
+                    if ctx.index.get(key) == number:
+                        del ctx.index[key]
             for row in pending:
                 if row.target_row in held:
                     row.action = "duplicate"
