@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.access.fieldsec import field_level
 from crm.access.models import Action, FieldAccess, Scope
 from crm.access.registry import entity_exists, entity_get, entity_list
 from crm.access.selectors import department_names, role_list, user_names
@@ -23,6 +24,8 @@ from crm.access.visibility import is_admin
 from crm.audit.models import AuditAction
 from crm.audit.selectors import audit_list
 from crm.audit.services import audit_verify_and_record
+from crm.core.crypto import PREFIX as CRYPTO_PREFIX
+from crm.core.crypto import decrypt_text
 from crm.core.errors import DomainError
 from crm.core.pagination import Page
 
@@ -124,6 +127,7 @@ class _Names:
     """Names for ids found in a page of entries, looked up in two queries for the whole page."""
 
     def __init__(self, actor: Any, entries: list[Any]) -> None:
+        self.actor = actor
         dept_ids: list[Any] = []
         user_ids: list[Any] = []
         for entry in entries:
@@ -187,6 +191,25 @@ def _fmt(value: Any, key: str, names: _Names, changes: dict[str, Any]) -> str:
     return str(value)
 
 
+def _readable(entry: Any, key: str, value: Any, names: _Names) -> Any:
+    """A value the service wrote encrypted (a sensitive field such as a contract's amount,
+    never clear at rest): its clear text for a reader whose field security shows the field,
+    "****" for anyone else; other values unchanged."""
+    if not (isinstance(value, str) and value.startswith(CRYPTO_PREFIX)):
+        return value
+    level = (
+        field_level(names.actor, entry.entity, key)
+        if entity_exists(entry.entity)
+        else FieldAccess.HIDDEN
+    )
+    if level not in (FieldAccess.READONLY, FieldAccess.EDITABLE):
+        return "****"
+    try:
+        return decrypt_text(value)
+    except ValueError:
+        return _("（无法解密）")
+
+
 def _is_pair(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 2
 
@@ -213,7 +236,7 @@ def change_lines(entry: Any, names: _Names) -> list[ChangeLine]:
                         )
                     )
         elif pairs and _is_pair(value) and key != "actions":
-            old, new = value
+            old, new = (_readable(entry, key, v, names) for v in value)
             lines.append(
                 ChangeLine(
                     label=label,
@@ -224,7 +247,8 @@ def change_lines(entry: Any, names: _Names) -> list[ChangeLine]:
         elif entry.action == AuditAction.CREATE and value in (None, "", [], False):
             continue  # a new record's empty fields say nothing
         else:
-            lines.append(ChangeLine(label=label, new=_fmt(value, key, names, changes)))
+            shown = _readable(entry, key, value, names)
+            lines.append(ChangeLine(label=label, new=_fmt(shown, key, names, changes)))
     return lines
 
 

@@ -451,21 +451,26 @@ def _score_row(
 class RowCandidate:
     """An earlier row of the same batch that a row may duplicate."""
 
-    index: int  # position of the earlier row in the input list
+    index: int  # the earlier row's ref in a RowIndex (its position, for rows_candidates)
     score: float
     reasons: list[str]
     exact: bool
     auto_merge_ok: bool
 
 
-def rows_candidates(rows: list[dict[str, Any]], *, limit: int = 5) -> list[list[RowCandidate]]:
-    """Duplicates inside one input (an import file): for each row, the EARLIER rows it may
-    duplicate, best first. Same keys and scoring as against the database, in memory."""
-    sides = [side_from_row(r) for r in rows]
-    index: dict[str, list[int]] = {}
-    out: list[list[RowCandidate]] = []
-    for i, side in enumerate(sides):
+class RowIndex:
+    """The rows of one input seen so far (an import file, across its chunks): `check` a row
+    against them, then `add` it if it is kept. Same keys and scoring as against the
+    database, in memory. `ref` is the caller's name for a row (its position, its number)."""
+
+    def __init__(self) -> None:
+        self.sides: dict[int, Side] = {}
+        self.index: dict[str, list[int]] = {}
+
+    @staticmethod
+    def _keys(side: Side) -> tuple[list[tuple[str, str]], list[str]]:
         keys: list[tuple[str, str]] = []
+        filed: list[str] = []
         if side.credit_code:
             keys.append(("credit", f"cc:{side.credit_code}"))
         keys += [("phone", f"ph:{p}") for p in side.phones]
@@ -475,10 +480,15 @@ def rows_candidates(rows: list[dict[str, Any]], *, limit: int = 5) -> list[list[
             probes = probe_keys(side.parts, province=side.province, city=side.city)
             keys += [("block", k) for k in probes]
             filed = blocking_keys(side.parts, province=side.province, city=side.city)
+        return keys, filed
+
+    def check(self, row: dict[str, Any], *, limit: int = 5) -> tuple[Side, list[RowCandidate]]:
+        side = side_from_row(row)
+        keys, _filed = self._keys(side)
         found: dict[int, Signals] = {}
         for kind, key in keys:
-            for j in index.get(key, [])[:200]:
-                sig = found.setdefault(j, Signals())
+            for ref in self.index.get(key, [])[:200]:
+                sig = found.setdefault(ref, Signals())
                 if kind == "credit":
                     sig.credit = True
                 elif kind == "phone":
@@ -486,21 +496,33 @@ def rows_candidates(rows: list[dict[str, Any]], *, limit: int = 5) -> list[list[
                 elif kind == "email":
                     sig.emails.add(key[3:])
         scored: list[tuple[float, bool, int, list[Reason], bool]] = []
-        for j, signals in found.items():
-            score, reasons, exact, auto = pair_score_coded(side, sides[j], signals)
+        for ref, signals in found.items():
+            score, reasons, exact, auto = pair_score_coded(side, self.sides[ref], signals)
             if _keep(score, exact):
-                scored.append((score, exact, j, reasons, auto))
+                scored.append((score, exact, ref, reasons, auto))
         scored.sort(key=lambda c: (-c[0], not c[1], c[2]))
-        out.append(
-            [
-                RowCandidate(j, score, reasons_text(reasons), exact, auto)
-                for score, exact, j, reasons, auto in scored[:limit]
-            ]
-        )
+        return side, [
+            RowCandidate(ref, score, reasons_text(reasons), exact, auto)
+            for score, exact, ref, reasons, auto in scored[:limit]
+        ]
+
+    def add(self, side: Side, ref: int) -> None:
+        self.sides[ref] = side
+        keys, filed = self._keys(side)
         for kind, key in keys:
             if kind != "block":
-                index.setdefault(key, []).append(i)
-        if side.parts is not None:
-            for key in filed:
-                index.setdefault(key, []).append(i)
+                self.index.setdefault(key, []).append(ref)
+        for key in filed:
+            self.index.setdefault(key, []).append(ref)
+
+
+def rows_candidates(rows: list[dict[str, Any]], *, limit: int = 5) -> list[list[RowCandidate]]:
+    """Duplicates inside one input (an import file): for each row, the EARLIER rows it may
+    duplicate, best first (RowCandidate.index is the earlier row's position)."""
+    seen = RowIndex()
+    out: list[list[RowCandidate]] = []
+    for i, row in enumerate(rows):
+        side, candidates = seen.check(row, limit=limit)
+        out.append(candidates)
+        seen.add(side, i)
     return out

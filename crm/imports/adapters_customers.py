@@ -580,7 +580,7 @@ class CustomerAdapter(Adapter):
     def _fuzzy(self, rows: list[Row], ctx: Context) -> None:
         """Rows without an exact hit: similar names (crm.dedupe.matching) hold a row back."""
         try:
-            from crm.dedupe.matching import customer_candidates
+            from crm.dedupe.matching import RowIndex, customer_candidates
         except ImportError:  # the dedupe app is not installed
             return
         threshold = float(ctx.settings.get("fuzzy_threshold") or 85)
@@ -606,9 +606,26 @@ class CustomerAdapter(Adapter):
             results = customer_candidates(inputs, limit=3)
         ids = {cand.customer_id for cands in results for cand in cands if cand.score >= threshold}
         names = self._names_visible(ids, ctx)
-        for row, cands in zip(rows, results, strict=True):
+        # The rows of this file created so far (all chunks, and in a dry run, where nothing
+        # is written): a similar name among them holds the row back as well.
+        earlier_rows = ctx.cached("fuzzy_rows", RowIndex)
+        for row, cands, wanted in zip(rows, results, inputs, strict=True):
             strong = [cand for cand in cands if cand.score >= threshold]
             if not strong:
+                side, earlier = earlier_rows.check(wanted, limit=3)
+                close = [c for c in earlier if c.score >= threshold]
+                if not close:
+                    earlier_rows.add(side, row.number)
+                    continue
+                row.action = "duplicate"
+                row.messages.append(
+                    _("疑似与第 %(r)d 行重复：相似度 %(s)d（%(why)s），未导入，请核实")
+                    % {
+                        "r": close[0].index,
+                        "s": round(close[0].score),
+                        "why": "；".join(close[0].reasons[:3]),
+                    }
+                )
                 continue
             row.action = "duplicate"
             for cand in strong:

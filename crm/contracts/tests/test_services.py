@@ -199,6 +199,31 @@ def test_amount_is_encrypted_at_rest_and_never_in_the_audit_log_or_timeline(org)
         assert "128" not in event.summary
 
 
+def test_audit_page_shows_the_encrypted_amount_in_clear_to_readers_and_masked_to_others(org):
+    """The audit log keeps the amount encrypted; the page decrypts it for a reader whose
+    field security shows the amount (administrators) and prints **** for anyone else."""
+    from crm.audit.views import _Names, change_lines
+
+    c = contract_of(org.zhang_wei, amount="1280000")
+    services.contract_update(
+        actor=org.zhang_wei, contract=c, expected_version=c.version, data={"amount": "1350000"}
+    )
+    entry = AuditEntry.objects.filter(entity="contract", action="update").latest("seq")
+    lines = {str(x.label): x for x in change_lines(entry, _Names(org.admin, [entry]))}
+    amount = next(x for label, x in lines.items() if "金额" in label)
+    assert "1280000" in (amount.old or "") and "1350000" in amount.new
+    created = AuditEntry.objects.filter(entity="contract", action="create").latest("seq")
+    shown = " ".join(x.new for x in change_lines(created, _Names(org.admin, [created])))
+    assert "1280000" in shown and "fernet:" not in shown
+    FieldRule.objects.create(
+        role=org.roles["sales_rep"], entity="contract", field="amount", access="masked"
+    )
+    clear_cache(org.zhang_wei)
+    lines = change_lines(entry, _Names(org.zhang_wei, [entry]))
+    amount = next(x for x in lines if "金额" in str(x.label))
+    assert amount.new == "****" and amount.old == "****"
+
+
 # ----------------------------------------------------------------- from an opportunity or quote
 
 

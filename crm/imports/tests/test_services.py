@@ -387,6 +387,30 @@ def test_fuzzy_candidates_hold_the_row(org):
     assert Customer.objects.count() == 1
 
 
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_similar_names_within_the_file_hold_the_later_row(org, dry_run, monkeypatch):
+    """杭州西湖电子科技有限公司 and 西湖电子科技（杭州）有限公司 differ in their name key (no exact
+    in-file hit) but score 90: the later row is held back, in a dry run as in a real run,
+    and whatever chunk the earlier row was in."""
+    monkeypatch.setattr(services, "CHUNK", 2)  # the two similar rows in different chunks
+    batch = run_import(
+        org.admin,
+        "customer",
+        "a.csv",
+        rows_csv(
+            ["杭州西湖电子科技有限公司", "", "", "", "浙江", "杭州", "", "", "", ""],
+            ["宁波港湾物流有限公司", "", "", "", "浙江", "宁波", "", "", "", ""],
+            ["西湖电子科技（杭州）有限公司", "", "", "", "浙江", "杭州", "", "", "", ""],
+        ),
+        dry_run=dry_run,
+    )
+    rows = by_row(report_of(batch))
+    assert rows[2]["action"] == "create" and rows[3]["action"] == "create"
+    assert rows[4]["action"] == "duplicate"
+    assert any("第 2 行" in m and "90" in m for m in rows[4]["messages"])
+    assert Customer.objects.count() == (0 if dry_run else 2)
+
+
 # ---------------------------------------------------------------- rollback
 
 
