@@ -340,3 +340,51 @@ def test_unique_sets_see_plain_and_partial_constraints():
     assert _unique_sets(CustomerTag, tag_field) == [(["tag_id"], None)]
     contact_field = Contact._meta.get_field("customer")
     assert _unique_sets(Contact, contact_field) == []
+
+
+def test_sales_records_move_to_the_survivor_and_come_back_on_undo(org, pair):
+    """Opportunities, quotes, contracts and their payments of the loser end up on the
+    survivor — nothing of the sales history is lost or left on a record in the bin — and
+    undo gives each back to the customer it had."""
+    from decimal import Decimal
+
+    from crm.contracts import services as contract_services
+    from crm.contracts.models import Contract, Payment
+    from crm.contracts.tests.factories import active_contract, open_opportunity
+    from crm.opportunities.models import Opportunity
+    from crm.quotes.models import Quote
+    from crm.quotes.tests.factories import catalogue, quote
+
+    a, b = pair
+    owner = b.owner
+    opp_b = open_opportunity(owner, b, amount="300000")
+    opp_a = open_opportunity(owner, a, amount="100000")
+    quote_b = quote(owner, b, catalogue(org.admin))
+    contract_b = active_contract(owner, org.admin, customer=b, amount="200000")
+    payment = contract_services.payment_create(
+        actor=owner,
+        contract=contract_b,
+        data={"received_on": contract_b.signed_on, "amount": "50000"},
+    )
+    a.refresh_from_db()
+    b.refresh_from_db()
+
+    record = customer_merge(actor=org.admin, survivor=a, loser=b)
+
+    assert set(Opportunity.objects.filter(customer=a).values_list("pk", flat=True)) == {
+        opp_a.pk,
+        opp_b.pk,
+    }
+    assert Quote.objects.get(pk=quote_b.pk).customer_id == a.pk
+    assert Contract.objects.get(pk=contract_b.pk).customer_id == a.pk
+    assert Contract.objects.get(pk=contract_b.pk).amount_value == Decimal("200000.00")
+    assert Payment.objects.get(pk=payment.pk).contract_id == contract_b.pk
+    for label in ("opportunities.Opportunity", "quotes.Quote", "contracts.Contract"):
+        assert any(key.startswith(label) for key in record.moved), label
+
+    customer_merge_undo(actor=org.admin, merge=record)
+
+    assert Opportunity.objects.get(pk=opp_b.pk).customer_id == b.pk
+    assert Opportunity.objects.get(pk=opp_a.pk).customer_id == a.pk
+    assert Quote.objects.get(pk=quote_b.pk).customer_id == b.pk
+    assert Contract.objects.get(pk=contract_b.pk).customer_id == b.pk
