@@ -243,8 +243,12 @@ def convert_contact_get(*, actor: Any, contact_id: Any) -> Any:
 
 
 def convert_pipelines() -> list[Any]:
+    """The active pipelines to choose from (the default ones come back if the table is
+    empty, as for the kanban: the choice is never blank)."""
     from crm.opportunities.models import Pipeline
+    from crm.opportunities.services import pipelines_ensure
 
+    pipelines_ensure()
     return list(Pipeline.objects.filter(is_active=True).order_by("order", "id"))
 
 
