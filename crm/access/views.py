@@ -65,6 +65,7 @@ from crm.access.services import (
 from crm.access.visibility import can, is_admin
 from crm.core.errors import DomainError, NotFound, StaleVersion
 from crm.core.pagination import Page, paginate
+from crm.core.viewutils import get_or_404
 
 
 class CrmLoginView(auth_views.LoginView):
@@ -143,13 +144,6 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
-
-
-def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
 
 
 def _is_fragment(request: HttpRequest) -> bool:
@@ -307,7 +301,7 @@ def user_admin_create_view(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def user_admin_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = _get_or_404(user_get, actor=request.user, user_id=user_id)
+    user = get_or_404(user_get, actor=request.user, user_id=user_id)
     context: dict[str, Any] = {"creating": False, "subject": user}
     if request.method != "POST":
         context["form"] = _user_form(request, creating=False, user=user)
@@ -329,7 +323,7 @@ def user_admin_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
                 is_active=data["is_active"],
             )
         except StaleVersion as exc:
-            fresh = _get_or_404(user_get, actor=request.user, user_id=user_id)
+            fresh = get_or_404(user_get, actor=request.user, user_id=user_id)
             form = _stale_message(form, exc, request.POST, UserForm.initial_for(fresh))
         except DomainError as exc:
             form.add_domain_error(exc)
@@ -337,14 +331,14 @@ def user_admin_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
             messages.success(request, _("已保存用户「%s」") % user.name)
             return redirect("user_admin_list")
     # The service may have changed the object before refusing: show the stored record.
-    context["subject"] = _get_or_404(user_get, actor=request.user, user_id=user_id)
+    context["subject"] = get_or_404(user_get, actor=request.user, user_id=user_id)
     context["form"] = form
     return render(request, "access/user_admin_form.html", context, status=400)
 
 
 @admin_required
 def user_admin_password_view(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = _get_or_404(user_get, actor=request.user, user_id=user_id)
+    user = get_or_404(user_get, actor=request.user, user_id=user_id)
     if user.pk == request.user.pk:
         # One's own password needs the old one: that is the personal page.
         return redirect("password_change")
@@ -369,7 +363,7 @@ def user_admin_password_view(request: HttpRequest, user_id: int) -> HttpResponse
 @require_POST
 def user_admin_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
     """Deactivate or reactivate (a deactivated user cannot log in; nothing is deleted)."""
-    user = _get_or_404(user_get, actor=request.user, user_id=user_id)
+    user = get_or_404(user_get, actor=request.user, user_id=user_id)
     active = request.POST.get("active") == "1"
     version = request.POST.get("version", "")
     try:
@@ -457,7 +451,7 @@ def department_admin_create_view(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def department_admin_edit_view(request: HttpRequest, department_id: int) -> HttpResponse:
-    dept = _get_or_404(department_get, actor=request.user, department_id=department_id)
+    dept = get_or_404(department_get, actor=request.user, department_id=department_id)
     context: dict[str, Any] = {"creating": False, "subject": dept}
     if request.method != "POST":
         initial = DepartmentForm.initial_for(dept)
@@ -478,16 +472,14 @@ def department_admin_edit_view(request: HttpRequest, department_id: int) -> Http
                 is_active=data["is_active"],
             )
         except StaleVersion as exc:
-            fresh = _get_or_404(department_get, actor=request.user, department_id=department_id)
+            fresh = get_or_404(department_get, actor=request.user, department_id=department_id)
             form = _stale_message(form, exc, request.POST, DepartmentForm.initial_for(fresh))
         except DomainError as exc:
             form.add_domain_error(exc)
         else:
             messages.success(request, _("已保存部门「%s」") % dept.name)
             return redirect("department_admin_list")
-    context["subject"] = _get_or_404(
-        department_get, actor=request.user, department_id=department_id
-    )
+    context["subject"] = get_or_404(department_get, actor=request.user, department_id=department_id)
     context["form"] = form
     return render(request, "access/department_admin_form.html", context, status=400)
 
@@ -495,7 +487,7 @@ def department_admin_edit_view(request: HttpRequest, department_id: int) -> Http
 @admin_required
 @require_POST
 def department_admin_delete_view(request: HttpRequest, department_id: int) -> HttpResponse:
-    dept = _get_or_404(department_get, actor=request.user, department_id=department_id)
+    dept = get_or_404(department_get, actor=request.user, department_id=department_id)
     try:
         department_delete(actor=request.user, department=dept)
     except DomainError as exc:
@@ -542,7 +534,7 @@ def role_admin_create_view(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def role_admin_edit_view(request: HttpRequest, role_id: int) -> HttpResponse:
-    role = _get_or_404(role_get, actor=request.user, role_id=role_id)
+    role = get_or_404(role_get, actor=request.user, role_id=role_id)
     context: dict[str, Any] = {"creating": False, "subject": role}
     if request.method != "POST":
         context["form"] = RoleForm(initial=RoleForm.initial_for(role))
@@ -562,14 +554,14 @@ def role_admin_edit_view(request: HttpRequest, role_id: int) -> HttpResponse:
                 is_admin=data["is_admin"],
             )
         except StaleVersion as exc:
-            fresh = _get_or_404(role_get, actor=request.user, role_id=role_id)
+            fresh = get_or_404(role_get, actor=request.user, role_id=role_id)
             form = _stale_message(form, exc, request.POST, RoleForm.initial_for(fresh))
         except DomainError as exc:
             form.add_domain_error(exc)
         else:
             messages.success(request, _("已保存角色「%s」") % role.name)
             return redirect("role_admin_list")
-    context["subject"] = _get_or_404(role_get, actor=request.user, role_id=role_id)
+    context["subject"] = get_or_404(role_get, actor=request.user, role_id=role_id)
     context["form"] = form
     return render(request, "access/role_admin_form.html", context, status=400)
 
@@ -577,7 +569,7 @@ def role_admin_edit_view(request: HttpRequest, role_id: int) -> HttpResponse:
 @admin_required
 @require_POST
 def role_admin_delete_view(request: HttpRequest, role_id: int) -> HttpResponse:
-    role = _get_or_404(role_get, actor=request.user, role_id=role_id)
+    role = get_or_404(role_get, actor=request.user, role_id=role_id)
     try:
         role_delete(actor=request.user, role=role)
     except DomainError as exc:
@@ -592,7 +584,7 @@ def role_admin_delete_view(request: HttpRequest, role_id: int) -> HttpResponse:
 
 @admin_required
 def role_admin_grants_view(request: HttpRequest, role_id: int) -> HttpResponse:
-    role = _get_or_404(role_get, actor=request.user, role_id=role_id)
+    role = get_or_404(role_get, actor=request.user, role_id=role_id)
     entities = entity_list()
     stored = role_grants(role=role)
     status = 200
@@ -649,7 +641,7 @@ def role_admin_grants_view(request: HttpRequest, role_id: int) -> HttpResponse:
 
 @admin_required
 def role_admin_fields_view(request: HttpRequest, role_id: int) -> HttpResponse:
-    role = _get_or_404(role_get, actor=request.user, role_id=role_id)
+    role = get_or_404(role_get, actor=request.user, role_id=role_id)
     entities = [e for e in entity_list() if e.fields]
     stored = role_field_rules(role=role)
     chosen = dict(stored)

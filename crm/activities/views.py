@@ -5,7 +5,6 @@ field and nothing the user typed is lost."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -15,7 +14,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -57,44 +55,13 @@ from crm.activities.services import (
     task_update,
 )
 from crm.core.errors import DomainError, NotFound, StaleVersion
+from crm.core.viewutils import fragment_target, get_or_404, redirect_htmx, safe_next
 from crm.customers.selectors import customer_get
 
 PAGE_SIZE = 30
 
 
 # ----------------------------------------------------------------- helpers
-
-
-def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _fragment_target(request: HttpRequest) -> str | None:
-    """The id an htmx request swaps into (None for a normal page load or a history restore)."""
-    htmx = getattr(request, "htmx", None)
-    if not htmx or htmx.history_restore_request:
-        return None
-    return htmx.target or ""
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
-def _redirect_htmx(request: HttpRequest, url: str) -> HttpResponse:
-    if getattr(request, "htmx", None):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 def _local_input(value: dt.datetime) -> str:
@@ -128,10 +95,10 @@ def followup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Log a follow-up on a customer: a page (phones: one tap from the customer page) or the
     content of the modal on the customer page (htmx)."""
     actor = request.user
-    customer = _get_or_404(customer_get, actor=actor, customer_id=pk)
+    customer = get_or_404(customer_get, actor=actor, customer_id=pk)
     if not can(actor, "create", FollowUp):
         raise Http404()
-    target = _fragment_target(request)
+    target = fragment_target(request)
     modal = target == "followup-modal-content" or request.POST.get("modal") == "1"
     template = "activities/_followup_modal.html" if modal else "activities/followup_form.html"
     settings = config.followup_settings()
@@ -140,7 +107,7 @@ def followup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         "modal": modal,
         "scripts": talkscript_list(actor=actor),
         "max_mb": settings.get("max_attachment_mb") or 10,
-        "next_url": _safe_next(request, reverse("customer_detail", args=[customer.pk])),
+        "next_url": safe_next(request, reverse("customer_detail", args=[customer.pk])),
     }
     if request.method != "POST":
         now = timezone.now()
@@ -181,7 +148,7 @@ def followup_create_view(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_domain_error(exc)
         else:
             messages.success(request, _("已记录跟进"))
-            return _redirect_htmx(request, context["next_url"])
+            return redirect_htmx(request, context["next_url"])
     # The browser cannot keep chosen files across a round trip: say so next to the input.
     context["files_lost"] = bool(files)
     context["form"] = form
@@ -223,7 +190,7 @@ def followup_list_view(request: HttpRequest) -> HttpResponse:
         "kind_labels": dict(config.followup_kinds()),
         "nav_current": "followup_list",
     }
-    target = _fragment_target(request)
+    target = fragment_target(request)
     if target == "followup-more":
         return render(request, "activities/_followup_rows.html", context)
     if target == "followup-results":
@@ -235,7 +202,7 @@ def followup_list_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def followup_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    followup = _get_or_404(followup_get, actor=actor, followup_id=pk)
+    followup = get_or_404(followup_get, actor=actor, followup_id=pk)
     default = reverse("customer_detail", args=[followup.customer_id])
     try:
         followup_delete(actor=actor, followup=followup)
@@ -245,13 +212,13 @@ def followup_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("已把跟进记录移到回收站，可以在回收站恢复"))
-    return redirect(_safe_next(request, default))
+    return redirect(safe_next(request, default))
 
 
 @login_required
 def followup_attachment_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     """A follow-up's attachment (or its thumbnail), only for those who may see the follow-up."""
-    att = _get_or_404(attachment_get, actor=request.user, attachment_id=pk)
+    att = get_or_404(attachment_get, actor=request.user, attachment_id=pk)
     thumb = request.GET.get("thumb") == "1" and bool(att.thumbnail)
     stored = att.thumbnail if thumb else att.file
     try:
@@ -351,7 +318,7 @@ def task_list_view(request: HttpRequest) -> HttpResponse:
         "can_followup": can(actor, "create", FollowUp),
         "nav_current": "task_list",
     }
-    target = _fragment_target(request)
+    target = fragment_target(request)
     if target == "task-more":
         return render(request, "activities/_task_rows.html", context)
     if target == "task-results":
@@ -362,7 +329,7 @@ def task_list_view(request: HttpRequest) -> HttpResponse:
 def _task_customer(actor: Any, value: Any) -> Any:
     if value in (None, ""):
         return None
-    return _get_or_404(customer_get, actor=actor, customer_id=value)
+    return get_or_404(customer_get, actor=actor, customer_id=value)
 
 
 @login_required
@@ -376,7 +343,7 @@ def task_create_view(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "creating": True,
         "customer": customer,
-        "next_url": _safe_next(request, reverse("task_list")),
+        "next_url": safe_next(request, reverse("task_list")),
     }
     if request.method != "POST":
         due = timezone.localtime().replace(hour=17, minute=0, second=0, microsecond=0)
@@ -427,13 +394,13 @@ def _task_initial(task: Task) -> dict[str, Any]:
 @login_required
 def task_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    task = _get_or_404(task_get, actor=actor, task_id=pk)
+    task = get_or_404(task_get, actor=actor, task_id=pk)
     users = task_assignee_choices(actor=actor, include_ids=[task.assignee_id])
     context: dict[str, Any] = {
         "task": task,
         "customer": task.customer,
         "can_edit": can(actor, "edit", task),
-        "next_url": _safe_next(request, reverse("task_list")),
+        "next_url": safe_next(request, reverse("task_list")),
     }
     if request.method != "POST":
         context["form"] = TaskForm(initial=_task_initial(task), users=users)
@@ -453,7 +420,7 @@ def task_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except StaleVersion as exc:
             # Keep what the user typed; move the version on so a second save wins.
-            fresh = _get_or_404(task_get, actor=actor, task_id=pk)
+            fresh = get_or_404(task_get, actor=actor, task_id=pk)
             post = request.POST.copy()
             post["version"] = str(fresh.version)
             form = TaskForm(post, users=users)
@@ -476,7 +443,7 @@ def task_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def task_toggle_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    task = _get_or_404(task_get, actor=actor, task_id=pk)
+    task = get_or_404(task_get, actor=actor, task_id=pk)
     done = request.POST.get("done", "1") != "0"
     error = ""
     try:
@@ -485,7 +452,7 @@ def task_toggle_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404(exc.message) from exc
     except DomainError as exc:
         error = exc.message
-    if _fragment_target(request) is not None:
+    if fragment_target(request) is not None:
         return render(
             request,
             "activities/_task_item.html",
@@ -493,7 +460,7 @@ def task_toggle_view(request: HttpRequest, pk: int) -> HttpResponse:
                 "task": task,
                 "error": error,
                 "show_customer": request.POST.get("show_customer") == "1",
-                "here": _safe_next(request, reverse("my_day")),
+                "here": safe_next(request, reverse("my_day")),
                 "can_followup": can(actor, "create", FollowUp),
             },
         )
@@ -503,7 +470,7 @@ def task_toggle_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("已完成「%s」") % task.title)
     else:
         messages.success(request, _("已重新打开「%s」") % task.title)
-    return redirect(_safe_next(request, reverse("my_day")))
+    return redirect(safe_next(request, reverse("my_day")))
 
 
 # ----------------------------------------------------------------- calendar feed
@@ -574,7 +541,7 @@ def talkscript_list_view(request: HttpRequest) -> HttpResponse:
 def talkscript_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
     _admin_or_404(actor)
-    script = _get_or_404(talkscript_get, actor=actor, script_id=pk)
+    script = get_or_404(talkscript_get, actor=actor, script_id=pk)
     if request.method == "POST" and request.POST.get("action") == "delete":
         try:
             talkscript_delete(actor=actor, script_id=script.pk)

@@ -7,7 +7,6 @@ nothing the user typed is lost. Money is shown only as the selectors present it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -19,7 +18,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -85,34 +83,12 @@ from crm.contracts.services import (
 from crm.core.config import setting_version
 from crm.core.errors import DomainError, NotFound, StaleVersion
 from crm.core.pagination import Page
+from crm.core.viewutils import fragment_target, get_or_404, safe_next
 
 PAGE_SIZE = 25
 
 
 # ----------------------------------------------------------------- helpers
-
-
-def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _fragment_target(request: HttpRequest) -> str | None:
-    htmx = getattr(request, "htmx", None)
-    if not htmx or htmx.history_restore_request:
-        return None
-    return htmx.target or ""
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def _states(actor: Any, entity_key: str) -> dict[str, dict[str, bool]]:
@@ -165,7 +141,7 @@ def contract_list_view(request: HttpRequest) -> HttpResponse:
         "customer_name": customer_name,
         "can_create": can(actor, "create", Contract),
     }
-    target = _fragment_target(request)
+    target = fragment_target(request)
     if target == "contract-more":
         return render(request, "contracts/_contract_rows.html", context)
     if target == "contract-results":
@@ -188,7 +164,7 @@ def _source(request: HttpRequest) -> dict[str, Any]:
     ):
         value = params.get(key)
         if value:
-            obj = _get_or_404(getter, actor=actor, **{f"{key}_id": value})
+            obj = get_or_404(getter, actor=actor, **{f"{key}_id": value})
             return {"kind": key, "obj": obj}
     return {}
 
@@ -270,7 +246,7 @@ def contract_create_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def contract_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    detail = _get_or_404(contract_detail, actor=actor, contract_id=pk)
+    detail = get_or_404(contract_detail, actor=actor, contract_id=pk)
     return render(
         request,
         "contracts/contract_detail.html",
@@ -287,7 +263,7 @@ def contract_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def contract_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    contract = _get_or_404(contract_get, actor=actor, contract_id=pk)
+    contract = get_or_404(contract_get, actor=actor, contract_id=pk)
     if not can(actor, "edit", contract):
         raise Http404()
     editable = policies.contract_editable_fields(contract)
@@ -346,7 +322,7 @@ def contract_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def contract_transition_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     actor = request.user
-    contract = _get_or_404(contract_get, actor=actor, contract_id=pk)
+    contract = get_or_404(contract_get, actor=actor, contract_id=pk)
     transition = policies.transition_get(action)
     if transition is None:
         raise Http404()
@@ -371,7 +347,7 @@ def contract_transition_view(request: HttpRequest, pk: int, action: str) -> Http
 @require_POST
 def contract_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    contract = _get_or_404(contract_get, actor=actor, contract_id=pk)
+    contract = get_or_404(contract_get, actor=actor, contract_id=pk)
     try:
         contract_delete(actor=actor, contract=contract)
     except DomainError as exc:
@@ -386,7 +362,7 @@ def contract_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def contract_reveal_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The clear contract amount, for those whose level is "reveal" (audited)."""
     actor = request.user
-    contract = _get_or_404(contract_get, actor=actor, contract_id=pk)
+    contract = get_or_404(contract_get, actor=actor, contract_id=pk)
     try:
         reveal(actor, contract, "amount")
     except DomainError as exc:
@@ -402,7 +378,7 @@ def contract_reveal_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def contract_plan_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    contract = _get_or_404(contract_get, actor=actor, contract_id=pk)
+    contract = get_or_404(contract_get, actor=actor, contract_id=pk)
     if not policies.contract_can_edit_plan(actor, contract):
         raise Http404()
     access = money_access(actor)
@@ -481,7 +457,7 @@ class _FormInvalid(Exception):
 @login_required
 def payment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    contract = _get_or_404(contract_get, actor=actor, contract_id=pk)
+    contract = get_or_404(contract_get, actor=actor, contract_id=pk)
     if not can(actor, "create", Payment) or contract.status not in policies.PAYABLE:
         raise Http404()
     access = money_access(actor)
@@ -530,7 +506,7 @@ def payment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def payment_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    payment = _get_or_404(payment_get, actor=actor, payment_id=pk)
+    payment = get_or_404(payment_get, actor=actor, payment_id=pk)
     try:
         payment_delete(actor=actor, payment=payment)
     except NotFound as exc:
@@ -539,7 +515,7 @@ def payment_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("已撤销这笔回款，可在回收站恢复"))
-    return redirect(_safe_next(request, reverse("payment_list") + "?view=payments"))
+    return redirect(safe_next(request, reverse("payment_list") + "?view=payments"))
 
 
 PAYMENT_VIEWS = [*INSTALMENT_VIEWS, "payments"]
@@ -597,7 +573,7 @@ def payment_list_view(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("cursor", None)
     context["query"] = query.urlencode()
-    target = _fragment_target(request)
+    target = fragment_target(request)
     if target == "payment-more":
         return render(request, "contracts/_payment_rows.html", context)
     context["summary"] = receivable_summary(actor=actor)
@@ -611,7 +587,7 @@ def payment_list_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def attachment_upload_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    contract = _get_or_404(contract_get, actor=actor, contract_id=pk)
+    contract = get_or_404(contract_get, actor=actor, contract_id=pk)
     form = AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("请选择要上传的文件"))
@@ -628,7 +604,7 @@ def attachment_upload_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def attachment_download_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     """A contract's file, only for those who see the contract and may read its amount."""
-    att = _get_or_404(attachment_get, actor=request.user, attachment_id=pk)
+    att = get_or_404(attachment_get, actor=request.user, attachment_id=pk)
     try:
         handle = att.file.open("rb")
     except (FileNotFoundError, ValueError) as exc:
@@ -646,7 +622,7 @@ def attachment_download_view(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_POST
 def attachment_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    att = _get_or_404(attachment_get, actor=actor, attachment_id=pk)
+    att = get_or_404(attachment_get, actor=actor, attachment_id=pk)
     try:
         attachment_delete(actor=actor, attachment=att)
     except NotFound as exc:
@@ -665,7 +641,7 @@ def attachment_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_contracts_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Customer 360: the customer's contracts the actor sees, and the receivable."""
     actor = request.user
-    customer = _get_or_404(customer_for_contract, actor=actor, customer_id=pk)
+    customer = get_or_404(customer_for_contract, actor=actor, customer_id=pk)
     if not can(actor, "view", Contract):
         return HttpResponse("")
     group = customer_contracts(actor=actor, customer_id=customer.pk)
@@ -686,7 +662,7 @@ def opportunity_contracts_view(request: HttpRequest, pk: int) -> HttpResponse:
     from crm.opportunities.models import OpportunityStatus
 
     actor = request.user
-    opportunity = _get_or_404(opportunity_for_contract, actor=actor, opportunity_id=pk)
+    opportunity = get_or_404(opportunity_for_contract, actor=actor, opportunity_id=pk)
     if not can(actor, "view", Contract):
         return HttpResponse("")
     group = opportunity_contracts(actor=actor, opportunity_id=opportunity.pk)

@@ -16,7 +16,6 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -26,6 +25,7 @@ from crm.access.selectors import user_choices, user_list, user_names
 from crm.access.visibility import can, is_admin
 from crm.core.errors import DomainError, NotFound, StaleVersion
 from crm.core.pagination import Page
+from crm.core.viewutils import get_or_404, safe_next
 from crm.customers import config, selectors, services
 from crm.customers.admin_forms import (
     CustomerSettingsForm,
@@ -57,13 +57,6 @@ def _admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return login_required(wrapper)
 
 
-def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
 def _is_fragment(request: HttpRequest) -> bool:
     htmx = getattr(request, "htmx", None)
     return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
@@ -78,15 +71,6 @@ def _url_with(request: HttpRequest, **params: Any) -> str:
             query[key] = value
     encoded = query.urlencode()
     return request.path + (f"?{encoded}" if encoded else "")
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 # ---------------------------------------------------------------- public pool (公海)
@@ -176,7 +160,7 @@ def tag_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def tag_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    tag = _get_or_404(selectors.tag_get, actor=actor, tag_id=pk)
+    tag = get_or_404(selectors.tag_get, actor=actor, tag_id=pk)
     rights = _tag_rights(actor)
     if not (rights["edit"] or rights["delete"]):
         raise Http404()
@@ -270,7 +254,7 @@ def collaboration_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
         else:
             messages.info(request, _("已拒绝 %s 的协作申请") % req.requester.name)
-    return redirect(_safe_next(request, reverse("collaboration_inbox")))
+    return redirect(safe_next(request, reverse("collaboration_inbox")))
 
 
 # ---------------------------------------------------------------- custom fields (admins)
@@ -304,7 +288,7 @@ def custom_field_list_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("已添加字段「%s」") % field.label)
             return redirect(reverse("custom_field_list") + f"?entity={entity}")
-    fields = _get_or_404(selectors.custom_field_admin_list, actor=actor, entity=entity)
+    fields = get_or_404(selectors.custom_field_admin_list, actor=actor, entity=entity)
     statuses = {str(k): v for k, v in info["statuses"]}
     return render(
         request,
@@ -325,7 +309,7 @@ def custom_field_list_view(request: HttpRequest) -> HttpResponse:
 @_admin_required
 def custom_field_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    field = _get_or_404(selectors.custom_field_admin_get, actor=actor, field_id=pk)
+    field = get_or_404(selectors.custom_field_admin_get, actor=actor, field_id=pk)
     info = _entity_or_404(field.entity)
     initial = {
         "label": field.label,

@@ -7,7 +7,6 @@ outside the actor's scope is a 404 (NotFound); a domain error is shown next to i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -19,7 +18,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -30,6 +28,7 @@ from crm.access.selectors import user_choices, user_names
 from crm.access.visibility import can, is_admin
 from crm.core.errors import Conflict, DomainError, NotFound, StaleVersion
 from crm.core.pagination import Page
+from crm.core.viewutils import fragment_target, get_or_404, redirect_htmx, safe_next
 from crm.customers import config
 from crm.customers.filters import contact_filter_form, customer_filter_form
 from crm.customers.forms import (
@@ -107,42 +106,9 @@ CONTACT_CHANNELS = ("mobile", "phone", "email", "wechat")
 # ----------------------------------------------------------------- helpers
 
 
-def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _fragment_target(request: HttpRequest) -> str | None:
-    """The id an htmx request swaps into (None for a normal page load or a history restore)."""
-    htmx = getattr(request, "htmx", None)
-    if not htmx or htmx.history_restore_request:
-        return None
-    return htmx.target or ""
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
 def _states(actor: Any, entity_key: str) -> dict[str, dict[str, bool]]:
     entity = entity_get(entity_key)
     return {f.name: field_state(actor, entity, f.name) for f in entity.fields}
-
-
-def _redirect_htmx(request: HttpRequest, url: str) -> HttpResponse:
-    """After a successful htmx form: the browser goes to `url` (a normal redirect otherwise)."""
-    if getattr(request, "htmx", None):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 def _list_params(request: HttpRequest) -> str:
@@ -224,7 +190,7 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
         "can_delete": can(actor, "delete", Customer),
         "can_create": can(actor, "create", Customer),
     }
-    target = _fragment_target(request)
+    target = fragment_target(request)
     if target == "customer-more":
         return render(request, "customers/_customer_rows.html", context)
     if target == "customer-results":
@@ -245,7 +211,7 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def customer_bulk_view(request: HttpRequest) -> HttpResponse:
     actor = request.user
-    back = _safe_next(request, reverse("customer_list"))
+    back = safe_next(request, reverse("customer_list"))
     form = CustomerBulkForm(
         request.POST,
         tags=tag_list(actor=actor),
@@ -319,7 +285,7 @@ def saved_view_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404(exc.message) from exc
     messages.success(request, _("已删除视图"))
-    return redirect(_safe_next(request, reverse("customer_list")))
+    return redirect(safe_next(request, reverse("customer_list")))
 
 
 @login_required
@@ -414,7 +380,7 @@ def customer_quick_add_view(request: HttpRequest) -> HttpResponse:
     actor = request.user
     if not can(actor, "create", Customer):
         raise Http404()
-    target = _fragment_target(request)
+    target = fragment_target(request)
     modal = target == "quick-add-content" or request.POST.get("modal") == "1"
     if target == "quick-add-form":
         template = "customers/_quick_add_form.html"  # the pasted text was read: the form only
@@ -454,7 +420,7 @@ def customer_quick_add_view(request: HttpRequest) -> HttpResponse:
             form.add_domain_error(exc)
         else:
             messages.success(request, _("已创建客户「%s」") % customer.name)
-            return _redirect_htmx(request, reverse("customer_detail", args=[customer.pk]))
+            return redirect_htmx(request, reverse("customer_detail", args=[customer.pk]))
     context["form"] = form
     # An htmx swap needs a 2xx answer; a plain form post says 400.
     return render(request, template, context, status=200 if target is not None else 400)
@@ -472,9 +438,9 @@ def collaboration_request_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404(exc.message) from exc
     except DomainError as exc:
         messages.info(request, exc.message)
-        return _redirect_htmx(request, reverse("customer_detail", args=[pk]))
+        return redirect_htmx(request, reverse("customer_detail", args=[pk]))
     messages.success(request, _("已发送协作申请，负责人同意后您就能看到并跟进该客户"))
-    return _redirect_htmx(request, reverse("customer_list"))
+    return redirect_htmx(request, reverse("customer_list"))
 
 
 # ----------------------------------------------------------------- 360 page
@@ -594,7 +560,7 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
     kinds_form = TimelineFilterForm(request.GET)
     kinds = kinds_form.kinds()
-    view = _get_or_404(customer_360, actor=actor, customer_id=pk, kinds=kinds)
+    view = get_or_404(customer_360, actor=actor, customer_id=pk, kinds=kinds)
     customer = view.customer
     contact_states = _states(actor, "contact")
     custom_defs = [d for d, _v in view.custom_fields]
@@ -657,7 +623,7 @@ def customer_timeline_view(request: HttpRequest, pk: int) -> HttpResponse:
     """More of the timeline (keyset cursor), or the timeline filtered by kind."""
     actor = request.user
     kinds = TimelineFilterForm(request.GET).kinds()
-    customer = _get_or_404(customer_get, actor=actor, customer_id=pk)
+    customer = get_or_404(customer_get, actor=actor, customer_id=pk)
     try:
         page = customer_timeline(
             actor=actor,
@@ -673,7 +639,7 @@ def customer_timeline_view(request: HttpRequest, pk: int) -> HttpResponse:
         page = Page(items=[], next=None)
     context = _timeline_context(actor, customer, page, kinds[0] if kinds else "")
     context["kinds"] = list(timeline_kinds().values())
-    if _fragment_target(request) is not None:
+    if fragment_target(request) is not None:
         return render(request, "customers/_timeline.html", context)
     return render(request, "customers/customer_timeline.html", context)
 
@@ -702,9 +668,9 @@ def _stale(form: Any, exc: StaleVersion, data: QueryDict, fresh_initial: dict[st
 @login_required
 def customer_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    customer = _get_or_404(customer_get, actor=actor, customer_id=pk)
+    customer = get_or_404(customer_get, actor=actor, customer_id=pk)
     _require_edit(actor, customer)
-    inline = _fragment_target(request) == "customer-profile"
+    inline = fragment_target(request) == "customer-profile"
     template = "customers/_customer_form_inline.html" if inline else "customers/customer_form.html"
     context: dict[str, Any] = {"creating": False, "customer": customer, "provinces": PROVINCES}
     initial = {
@@ -725,7 +691,7 @@ def customer_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
                 custom=form.custom_values(),
             )
         except StaleVersion as exc:
-            fresh = _get_or_404(customer_get, actor=actor, customer_id=pk)
+            fresh = get_or_404(customer_get, actor=actor, customer_id=pk)
             fresh_initial = {
                 **CustomerForm.initial_for(fresh, present(actor, fresh)),
                 **CustomerForm.custom_initial(custom_fields_for("customer"), fresh.custom),
@@ -735,7 +701,7 @@ def customer_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_domain_error(exc)
         else:
             messages.success(request, _("已保存"))
-            return _redirect_htmx(request, reverse("customer_detail", args=[pk]))
+            return redirect_htmx(request, reverse("customer_detail", args=[pk]))
     context["form"] = form
     return render(request, template, context, status=200 if inline else 400)
 
@@ -747,7 +713,7 @@ def customer_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def customer_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    customer = _get_or_404(customer_get, actor=actor, customer_id=pk)
+    customer = get_or_404(customer_get, actor=actor, customer_id=pk)
     try:
         customer_claim(actor=actor, customer=customer)
     except NotFound as exc:
@@ -756,14 +722,14 @@ def customer_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("已领取「%s」，现在由您负责") % customer.name)
-    return redirect(_safe_next(request, reverse("customer_detail", args=[pk])))
+    return redirect(safe_next(request, reverse("customer_detail", args=[pk])))
 
 
 @login_required
 @require_POST
 def customer_release_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    customer = _get_or_404(customer_get, actor=actor, customer_id=pk)
+    customer = get_or_404(customer_get, actor=actor, customer_id=pk)
     form = ReleaseForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请填写退回公海的原因"))
@@ -783,7 +749,7 @@ def customer_release_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def customer_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    customer = _get_or_404(customer_get, actor=actor, customer_id=pk)
+    customer = get_or_404(customer_get, actor=actor, customer_id=pk)
     try:
         customer_delete(actor=actor, customer=customer)
     except NotFound as exc:
@@ -817,7 +783,7 @@ def _contact_form(
 @login_required
 def contact_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    customer = _get_or_404(customer_get, actor=actor, customer_id=pk)
+    customer = get_or_404(customer_get, actor=actor, customer_id=pk)
     _require_edit(actor, customer)
     context: dict[str, Any] = {"creating": True, "customer": customer}
     if request.method != "POST":
@@ -844,7 +810,7 @@ def contact_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def contact_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    contact = _get_or_404(contact_get, actor=actor, contact_id=pk)
+    contact = get_or_404(contact_get, actor=actor, contact_id=pk)
     _require_edit(actor, contact)
     customer = contact.customer
     context: dict[str, Any] = {"creating": False, "customer": customer, "contact": contact}
@@ -867,7 +833,7 @@ def contact_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
                 custom=form.custom_values(),
             )
         except StaleVersion as exc:
-            fresh = _get_or_404(contact_get, actor=actor, contact_id=pk)
+            fresh = get_or_404(contact_get, actor=actor, contact_id=pk)
             fresh_initial = {
                 **ContactForm.initial_for(fresh, present(actor, fresh)),
                 **ContactForm.custom_initial(defs, fresh.custom),
@@ -886,7 +852,7 @@ def contact_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def contact_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    contact = _get_or_404(contact_get, actor=actor, contact_id=pk)
+    contact = get_or_404(contact_get, actor=actor, contact_id=pk)
     try:
         contact_delete(actor=actor, contact=contact)
     except NotFound as exc:
@@ -905,7 +871,7 @@ def contact_reveal_view(request: HttpRequest, pk: int, field: str) -> HttpRespon
     actor = request.user
     if field not in REVEALABLE:
         raise Http404()
-    contact = _get_or_404(contact_get, actor=actor, contact_id=pk)
+    contact = get_or_404(contact_get, actor=actor, contact_id=pk)
     try:
         value = reveal(actor, contact, field)
     except DomainError as exc:
@@ -954,7 +920,7 @@ def contact_list_view(request: HttpRequest) -> HttpResponse:
         "states": _states(actor, "contact"),
         "filtered": bool(form.active_count() or filters.get("q")),
     }
-    target = _fragment_target(request)
+    target = fragment_target(request)
     if target == "contact-more":
         return render(request, "customers/_contact_rows.html", context)
     if target == "contact-results":
@@ -972,7 +938,7 @@ def contact_list_view(request: HttpRequest) -> HttpResponse:
 def search_view(request: HttpRequest) -> HttpResponse:
     """The global search: a dropdown while typing (htmx), the full results page on Enter."""
     q = request.GET.get("q", "").strip()[:100]
-    dropdown = _fragment_target(request) == "global-search-results"
+    dropdown = fragment_target(request) == "global-search-results"
     hits = search(actor=request.user, q=q, limit=8 if dropdown else 50) if q else []
     context = {"q": q, "hits": hits}
     if dropdown:

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.access.visibility import is_admin
-from crm.core.errors import DomainError, NotFound
+from crm.core.errors import DomainError
+from crm.core.viewutils import get_or_404
 from crm.customers.forms import PROVINCES
 from crm.leads import config
 from crm.leads.forms import CaptureFormAdminForm, LeadSettingsForm, RuleForm, RuleTestForm
@@ -52,13 +53,6 @@ def _admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
-
-
-def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
 
 
 def _rule_form(data: Any = None, initial: Any = None) -> RuleForm:
@@ -110,7 +104,7 @@ def lead_rules_view(request: HttpRequest) -> HttpResponse:
 
 @_admin_required
 def lead_rule_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = _get_or_404(rule_get, actor=request.user, rule_id=pk)
+    rule = get_or_404(rule_get, actor=request.user, rule_id=pk)
     if request.method != "POST":
         form = _rule_form(initial=RuleForm.initial_for(rule))
         return render(request, "leads/admin/rule_form.html", {"form": form, "rule": rule})
@@ -129,7 +123,7 @@ def lead_rule_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @_admin_required
 @require_POST
 def lead_rule_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = _get_or_404(rule_get, actor=request.user, rule_id=pk)
+    rule = get_or_404(rule_get, actor=request.user, rule_id=pk)
     name = rule.name
     try:
         rule_delete(actor=request.user, rule=rule)
@@ -143,7 +137,7 @@ def lead_rule_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 @_admin_required
 @require_POST
 def lead_rule_move_view(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = _get_or_404(rule_get, actor=request.user, rule_id=pk)
+    rule = get_or_404(rule_get, actor=request.user, rule_id=pk)
     try:
         rule_move(actor=request.user, rule=rule, up=request.POST.get("direction") != "down")
     except DomainError as exc:
@@ -230,7 +224,7 @@ def lead_forms_view(request: HttpRequest) -> HttpResponse:
 
 @_admin_required
 def lead_form_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    capture = _get_or_404(capture_form_get, actor=request.user, form_id=pk)
+    capture = get_or_404(capture_form_get, actor=request.user, form_id=pk)
     status = 200
     if request.method == "POST":
         form = CaptureFormAdminForm(request.POST)
@@ -257,7 +251,7 @@ def lead_form_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @_admin_required
 @require_POST
 def lead_form_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    capture = _get_or_404(capture_form_get, actor=request.user, form_id=pk)
+    capture = get_or_404(capture_form_get, actor=request.user, form_id=pk)
     name = capture.name
     try:
         capture_form_delete(actor=request.user, form=capture)

@@ -26,6 +26,7 @@ from crm.audit.context import client_ip
 from crm.core.errors import Conflict, DomainError, NotFound, StaleVersion, ValidationFailed
 from crm.core.middleware import CSP
 from crm.core.pagination import Page
+from crm.core.viewutils import fragment_target
 from crm.customers.forms import PROVINCES
 from crm.customers.selectors import customer_duplicate_info
 from crm.customfields.services import custom_field_defs
@@ -110,13 +111,6 @@ def _get_lead(actor: Any, pk: Any) -> Lead:
         raise Http404(exc.message) from exc
 
 
-def _fragment_target(request: HttpRequest) -> str | None:
-    htmx = getattr(request, "htmx", None)
-    if not htmx or htmx.history_restore_request:
-        return None
-    return htmx.target or ""
-
-
 def _states(actor: Any) -> dict[str, dict[str, bool]]:
     entity = entity_get("lead")
     return {f.name: field_state(actor, entity, f.name) for f in entity.fields}
@@ -182,7 +176,7 @@ def _list(request: HttpRequest, *, tab: str) -> HttpResponse:
         "can_assign": can_assign,
         "status_summary": [(label, counts[k]) for k, label in LeadStatus.choices if counts.get(k)],
     }
-    target = _fragment_target(request)
+    target = fragment_target(request)
     if target == "lead-more":
         return render(request, "leads/_lead_rows.html", context)
     if target == "lead-results":

@@ -12,14 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.access.selectors import department_tree
 from crm.access.visibility import is_admin
-from crm.core.errors import DomainError, NotFound
+from crm.core.errors import DomainError
 from crm.core.pagination import Page
+from crm.core.viewutils import get_or_404, safe_next
 from crm.notifications import channels, selectors, services
 from crm.notifications.forms import OPTIONAL_CHANNELS, PreferencesForm, RobotForm
 from crm.notifications.kinds import kind_list
@@ -38,22 +38,6 @@ def _admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
-
-
-def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 def _internal(url: str) -> bool:
@@ -108,7 +92,7 @@ def notification_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def notification_open_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark one notification read and go where it points (only within this site)."""
-    notification = _get_or_404(selectors.notification_get, actor=request.user, notification_id=pk)
+    notification = get_or_404(selectors.notification_get, actor=request.user, notification_id=pk)
     services.notifications_mark_read(actor=request.user, ids=[notification.pk])
     if notification.url and _internal(notification.url):
         return redirect(notification.url)
@@ -121,7 +105,7 @@ def notification_read_all_view(request: HttpRequest) -> HttpResponse:
     n = services.notifications_mark_read(actor=request.user, ids=None)
     if n:
         messages.success(request, _("已将 %(n)d 条通知标为已读。") % {"n": n})
-    return redirect(_safe_next(request, reverse("notification_list")))
+    return redirect(safe_next(request, reverse("notification_list")))
 
 
 # ---------------------------------------------------------------- personal preferences
@@ -167,7 +151,7 @@ def notification_prefs_view(request: HttpRequest) -> HttpResponse:
 
 @_admin_required
 def robot_list_view(request: HttpRequest) -> HttpResponse:
-    robots = _get_or_404(selectors.robot_list, actor=request.user)
+    robots = get_or_404(selectors.robot_list, actor=request.user)
     return render(request, "notifications/robot_list.html", {"robots": robots})
 
 
@@ -190,7 +174,7 @@ def _robot_test(robot: Any) -> str:
 @_admin_required
 def robot_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     """pk 0 adds a robot."""
-    robot = _get_or_404(selectors.robot_get, actor=request.user, robot_id=pk) if pk else None
+    robot = get_or_404(selectors.robot_get, actor=request.user, robot_id=pk) if pk else None
     departments = department_tree(actor=request.user)
     secret_set = bool(robot and robot.secret)
     test_result: dict[str, Any] | None = None
@@ -245,13 +229,13 @@ def _robot_initial(robot: Any) -> dict[str, Any]:
 
 @_admin_required
 def delivery_problems_view(request: HttpRequest) -> HttpResponse:
-    rows = _get_or_404(selectors.delivery_problems, actor=request.user)
+    rows = get_or_404(selectors.delivery_problems, actor=request.user)
     return render(request, "notifications/delivery_problems.html", {"rows": rows})
 
 
 @_admin_required
 @require_POST
 def delivery_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
-    _get_or_404(services.delivery_retry, actor=request.user, delivery_id=pk)
+    get_or_404(services.delivery_retry, actor=request.user, delivery_id=pk)
     messages.success(request, _("已安排重新发送，一分钟内会再次尝试。"))
     return redirect("delivery_problems")

@@ -28,6 +28,7 @@ from crm.access.selectors import department_tree, user_choices
 from crm.access.visibility import can, is_admin
 from crm.core.errors import DomainError, NotFound, StaleVersion, ValidationFailed
 from crm.core.pagination import Page
+from crm.core.viewutils import fragment_target, get_or_404, redirect_htmx
 from crm.customfields.models import CustomFieldType
 from crm.customfields.services import custom_field_defs
 from crm.opportunities import selectors, services
@@ -52,30 +53,8 @@ BOARD_KEYS = ("owner", "department", "q")
 # ----------------------------------------------------------------- helpers
 
 
-def _get_or_404(getter: Any, **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _fragment_target(request: HttpRequest) -> str | None:
-    htmx = getattr(request, "htmx", None)
-    if not htmx or htmx.history_restore_request:
-        return None
-    return htmx.target or ""
-
-
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", None))
-
-
-def _redirect_htmx(request: HttpRequest, url: str) -> HttpResponse:
-    if _is_htmx(request):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 def _states(actor: Any) -> dict[str, dict[str, bool]]:
@@ -134,7 +113,7 @@ def opportunity_list_view(request: HttpRequest) -> HttpResponse:
     pipelines = selectors.pipelines_with_stages(actor=actor)
     form = _filter_form(request, pipelines)
     filters = form.filters()
-    target = _fragment_target(request)
+    target = fragment_target(request)
     amount_state = field_state(actor, entity_get("opportunity"), "amount")
     if target == "opp-totals":
         # The totals sum every visible row (a manager's ~340,000 at 1M opportunities: about a
@@ -202,7 +181,7 @@ def opportunity_kanban_view(request: HttpRequest) -> HttpResponse:
     actor = request.user
     if not can(actor, "view", Opportunity):
         raise Http404()
-    pipeline = _get_or_404(
+    pipeline = get_or_404(
         selectors.pipeline_for, actor=actor, pipeline_id=request.GET.get("pipeline")
     )
     pipelines = selectors.pipeline_list(actor=actor)
@@ -214,7 +193,7 @@ def opportunity_kanban_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         context = _board_context(request, pipeline, {})
     context.update({"form": form, "pipelines": pipelines, "filtered": bool(filters)})
-    if _fragment_target(request) == "kanban-board":
+    if fragment_target(request) == "kanban-board":
         return render(request, "opportunities/_kanban_board.html", context)
     context["can_create"] = can(actor, "create", Opportunity)
     return render(request, "opportunities/opportunity_kanban.html", context)
@@ -298,9 +277,9 @@ class _Choice:
 
 @login_required
 def opportunity_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    opp = _get_or_404(selectors.opportunity_get, actor=request.user, opportunity_id=pk)
+    opp = get_or_404(selectors.opportunity_get, actor=request.user, opportunity_id=pk)
     context = _detail_context(request, opp)
-    if _fragment_target(request) == "opp-progress":
+    if fragment_target(request) == "opp-progress":
         return render(request, "opportunities/_progress.html", context)
     return render(request, "opportunities/opportunity_detail.html", context)
 
@@ -390,7 +369,7 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def opportunity_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    opp = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
+    opp = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
     if not can(actor, "edit", opp):
         raise Http404()
     defs = custom_field_defs("opportunity")
@@ -446,7 +425,7 @@ def opportunity_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def opportunity_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    opp = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
+    opp = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
     try:
         services.opportunity_delete(actor=actor, opportunity=opp)
     except DomainError as exc:
@@ -521,7 +500,7 @@ def _render_move(
 @login_required
 def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    opp = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
+    opp = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
     if not can(actor, "edit", opp):
         raise Http404()
     stage_id = request.POST.get("stage") or request.GET.get("stage")
@@ -559,7 +538,7 @@ def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationFailed as exc:
         # Still missing something: the form again, with what is missing now.
-        fresh = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
+        fresh = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
         _t, now_missing = services.opportunity_move_missing(opportunity=fresh, stage=target.pk)
         fields = {m.field for m in now_missing} | {e.get("field") for e in exc.errors}
         keep = [m for m in now_missing if m.field in fields]
@@ -611,7 +590,7 @@ def _moved(request: HttpRequest, opp: Opportunity, target: Any) -> HttpResponse:
         )
         return response
     messages.success(request, _("已移到「%s」") % target.name)
-    return _redirect_htmx(request, reverse("opportunity_detail", args=[opp.pk]))
+    return redirect_htmx(request, reverse("opportunity_detail", args=[opp.pk]))
 
 
 # ----------------------------------------------------------------- checklist and contacts
@@ -621,7 +600,7 @@ def _moved(request: HttpRequest, opp: Opportunity, target: Any) -> HttpResponse:
 @require_POST
 def opportunity_checklist_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    opp = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
+    opp = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
     try:
         services.opportunity_checklist_tick(
             actor=actor,
@@ -642,7 +621,7 @@ def opportunity_checklist_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def opportunity_contact_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    opp = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
+    opp = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
     choices = [
         _Choice(c) for c in selectors.opportunity_contact_choices(actor=actor, opportunity=opp)
     ]
@@ -668,7 +647,7 @@ def opportunity_contact_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def opportunity_contact_remove_view(request: HttpRequest, pk: int, contact_id: int) -> HttpResponse:
     actor = request.user
-    opp = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
+    opp = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
     try:
         services.opportunity_contact_remove(actor=actor, opportunity=opp, contact_id=contact_id)
     except NotFound as exc:
@@ -696,7 +675,7 @@ def customer_pick_view(request: HttpRequest) -> HttpResponse:
 def customer_opportunities_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The 销售 section of the customer 360 page: the customer's opportunities."""
     actor = request.user
-    customer = _get_or_404(selectors.customer_for_opportunity, actor=actor, customer_id=pk)
+    customer = get_or_404(selectors.customer_for_opportunity, actor=actor, customer_id=pk)
     if not can(actor, "view", Opportunity):
         return HttpResponse("")
     opps = selectors.customer_opportunities(actor=actor, customer=customer)
@@ -757,7 +736,7 @@ def pipeline_admin_create_view(request: HttpRequest) -> HttpResponse:
 def pipeline_admin_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     _admin_or_404(request)
     actor = request.user
-    pipeline = _get_or_404(selectors.pipeline_get, actor=actor, pipeline_id=pk)
+    pipeline = get_or_404(selectors.pipeline_get, actor=actor, pipeline_id=pk)
     initial = {
         "name": pipeline.name,
         "description": pipeline.description,
@@ -800,7 +779,7 @@ def pipeline_admin_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def stage_admin_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     _admin_or_404(request)
     actor = request.user
-    pipeline = _get_or_404(selectors.pipeline_get, actor=actor, pipeline_id=pk)
+    pipeline = get_or_404(selectors.pipeline_get, actor=actor, pipeline_id=pk)
     form = StageForm(request.POST or None, requirable=selectors.requirable_choices())
     if request.method == "POST" and form.is_valid():
         try:
@@ -825,7 +804,7 @@ def stage_admin_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 def stage_admin_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     _admin_or_404(request)
     actor = request.user
-    stage = _get_or_404(selectors.stage_get, actor=actor, stage_id=pk)
+    stage = get_or_404(selectors.stage_get, actor=actor, stage_id=pk)
     initial = {
         "name": stage.name,
         "kind": stage.kind,
@@ -860,7 +839,7 @@ def stage_admin_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Move a stage one place up or down within its pipeline."""
     _admin_or_404(request)
     actor = request.user
-    stage = _get_or_404(selectors.stage_get, actor=actor, stage_id=pk)
+    stage = get_or_404(selectors.stage_get, actor=actor, stage_id=pk)
     stages = selectors.stage_list(actor=actor, pipeline=stage.pipeline, include_inactive=True)
     ids = [s.pk for s in stages]
     i = ids.index(stage.pk)
@@ -879,7 +858,7 @@ def stage_admin_move_view(request: HttpRequest, pk: int) -> HttpResponse:
 def stage_admin_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     _admin_or_404(request)
     actor = request.user
-    stage = _get_or_404(selectors.stage_get, actor=actor, stage_id=pk)
+    stage = get_or_404(selectors.stage_get, actor=actor, stage_id=pk)
     pipeline_id = stage.pipeline_id
     try:
         services.stage_delete(actor=actor, stage=stage)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -19,13 +18,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.access.visibility import can, is_admin
 from crm.core.errors import DomainError, NotFound, StaleVersion
+from crm.core.viewutils import fragment_target, get_or_404, redirect_htmx, safe_next
 from crm.customers.selectors import customer_get
 from crm.quotes import config, selectors, services
 from crm.quotes.forms import (
@@ -49,37 +48,6 @@ PAGE_SIZE = 30
 
 
 # ----------------------------------------------------------------- helpers
-
-
-def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _fragment_target(request: HttpRequest) -> str | None:
-    htmx = getattr(request, "htmx", None)
-    if not htmx or htmx.history_restore_request:
-        return None
-    return htmx.target or ""
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
-def _redirect_htmx(request: HttpRequest, url: str) -> HttpResponse:
-    if getattr(request, "htmx", None):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 def _admin_or_404(actor: Any) -> None:
@@ -136,7 +104,7 @@ def product_list_view(request: HttpRequest) -> HttpResponse:
         "can_admin": is_admin(actor),
         "nav_current": "product_list",
     }
-    target = _fragment_target(request)
+    target = fragment_target(request)
     if target == "product-more":
         return render(request, "quotes/_product_rows.html", context)
     if target == "product-results":
@@ -196,7 +164,7 @@ def product_create_view(request: HttpRequest) -> HttpResponse:
 def product_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
     _admin_or_404(actor)
-    product = _get_or_404(selectors.product_get, actor=actor, product_id=pk)
+    product = get_or_404(selectors.product_get, actor=actor, product_id=pk)
     initial = {
         "code": product.code,
         "name": product.name,
@@ -232,7 +200,7 @@ def product_toggle_view(request: HttpRequest, pk: int) -> HttpResponse:
     """停售 / 恢复在售."""
     actor = request.user
     _admin_or_404(actor)
-    product = _get_or_404(selectors.product_get, actor=actor, product_id=pk)
+    product = get_or_404(selectors.product_get, actor=actor, product_id=pk)
     active = request.POST.get("active") == "1"
     try:
         services.product_set_active(
@@ -251,7 +219,7 @@ def product_toggle_view(request: HttpRequest, pk: int) -> HttpResponse:
                 request,
                 _("「%s」已停售：不能再加入新的报价，已有报价不受影响") % product.name,
             )
-    return redirect(_safe_next(request, reverse("product_list")))
+    return redirect(safe_next(request, reverse("product_list")))
 
 
 # ================================================================= price lists
@@ -290,7 +258,7 @@ def pricelist_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     """A price list: its header, its prices, and a form to add or change one price."""
     actor = request.user
     _admin_or_404(actor)
-    price_list: PriceList = _get_or_404(selectors.pricelist_get, actor=actor, price_list_id=pk)
+    price_list: PriceList = get_or_404(selectors.pricelist_get, actor=actor, price_list_id=pk)
     products = selectors.product_choices(actor=actor)
     header_form = PriceListForm(
         initial={
@@ -356,7 +324,7 @@ def pricelist_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 def pricelist_item_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
     _admin_or_404(actor)
-    item = _get_or_404(selectors.pricelist_item_get, actor=actor, item_id=pk)
+    item = get_or_404(selectors.pricelist_item_get, actor=actor, item_id=pk)
     price_list_id = item.price_list_id
     try:
         services.pricelist_item_remove(actor=actor, item=item)
@@ -400,7 +368,7 @@ def _opportunity_products_context(
 def opportunity_products_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The products of an opportunity (fragment on its page): GET lists, POST adds a line."""
     actor = request.user
-    opportunity = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
+    opportunity = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
     if request.method != "POST":
         return render(
             request,
@@ -424,11 +392,11 @@ def opportunity_products_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_domain_error(exc)
         else:
             form = None  # type: ignore[assignment]
-            if _fragment_target(request) is None:
+            if fragment_target(request) is None:
                 messages.success(request, _("已添加产品"))
-                return redirect(_safe_next(request, request.path))
+                return redirect(safe_next(request, request.path))
     context = _opportunity_products_context(request, opportunity, form)
-    status = 200 if form is None or _fragment_target(request) is not None else 400
+    status = 200 if form is None or fragment_target(request) is not None else 400
     return render(request, "quotes/_opportunity_products.html", context, status=status)
 
 
@@ -437,7 +405,7 @@ def opportunity_products_view(request: HttpRequest, pk: int) -> HttpResponse:
 def opportunity_product_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     """One line in edit mode (GET) or saved (POST); answers with the whole fragment."""
     actor = request.user
-    line = _get_or_404(selectors.opportunity_product_get, actor=actor, line_id=pk)
+    line = get_or_404(selectors.opportunity_product_get, actor=actor, line_id=pk)
     opportunity = line.opportunity
     if not can(actor, "edit", opportunity):
         raise Http404()
@@ -472,7 +440,7 @@ def opportunity_product_edit_view(request: HttpRequest, pk: int) -> HttpResponse
 @require_POST
 def opportunity_product_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    line = _get_or_404(selectors.opportunity_product_get, actor=actor, line_id=pk)
+    line = get_or_404(selectors.opportunity_product_get, actor=actor, line_id=pk)
     opportunity = line.opportunity
     try:
         services.opportunity_product_remove(actor=actor, line=line)
@@ -480,13 +448,13 @@ def opportunity_product_remove_view(request: HttpRequest, pk: int) -> HttpRespon
         raise Http404() from exc
     except DomainError as exc:
         messages.error(request, exc.message)
-    if _fragment_target(request) is not None:
+    if fragment_target(request) is not None:
         return render(
             request,
             "quotes/_opportunity_products.html",
             _opportunity_products_context(request, opportunity),
         )
-    return redirect(_safe_next(request, reverse("opportunity_products", args=[opportunity.pk])))
+    return redirect(safe_next(request, reverse("opportunity_products", args=[opportunity.pk])))
 
 
 @login_required
@@ -494,7 +462,7 @@ def opportunity_product_remove_view(request: HttpRequest, pk: int) -> HttpRespon
 def opportunity_amount_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
     """把商机金额更新为产品合计."""
     actor = request.user
-    opportunity = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
+    opportunity = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
     try:
         services.opportunity_amount_from_products(
             actor=actor,
@@ -510,7 +478,7 @@ def opportunity_amount_apply_view(request: HttpRequest, pk: int) -> HttpResponse
     detail = reverse("opportunity_products", args=[opportunity.pk])
     with contextlib.suppress(NoReverseMatch):  # the opportunity page, once it exists
         detail = reverse("opportunity_detail", args=[opportunity.pk])
-    return _redirect_htmx(request, _safe_next(request, detail))
+    return redirect_htmx(request, safe_next(request, detail))
 
 
 # ================================================================= quotes: list
@@ -549,7 +517,7 @@ def quote_list_view(request: HttpRequest) -> HttpResponse:
         "can_create": can(actor, "create", Quote),
         "nav_current": "quote_list",
     }
-    target = _fragment_target(request)
+    target = fragment_target(request)
     if target == "quote-more":
         return render(request, "quotes/_quote_rows.html", context)
     if target == "quote-results":
@@ -645,14 +613,14 @@ def quote_create_view(request: HttpRequest) -> HttpResponse:
     opportunity = None
     raw_opp = source.get("opportunity") or ""
     if raw_opp:
-        opportunity = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=raw_opp)
+        opportunity = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=raw_opp)
         customer = opportunity.customer
     else:
         raw_customer = source.get("customer") or ""
         if not raw_customer:
             messages.info(request, _("请先打开客户或商机，再从那里新建报价单"))
             return redirect("quote_list")
-        customer = _get_or_404(customer_get, actor=actor, customer_id=raw_customer)
+        customer = get_or_404(customer_get, actor=actor, customer_id=raw_customer)
     if request.method != "POST":
         settings = config.quote_settings()
         days = int(settings.get("default_validity_days") or 30)
@@ -726,7 +694,7 @@ def quote_create_view(request: HttpRequest) -> HttpResponse:
 def quote_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Revise a quote: saving a change makes a new revision (the old one stays readable)."""
     actor = request.user
-    quote: Quote = _get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
+    quote: Quote = get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
     if not can(actor, "edit", quote):
         raise Http404()
     if quote.status == QuoteStatus.ACCEPTED:
@@ -860,8 +828,8 @@ def _status_actions(actor: Any, quote: Quote) -> list[tuple[str, str, str]]:
 @login_required
 def quote_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    quote: Quote = _get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
-    doc = _get_or_404(selectors.quote_document, actor=actor, quote=quote)
+    quote: Quote = get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
+    doc = get_or_404(selectors.quote_document, actor=actor, quote=quote)
     today = timezone.localdate()
     history = selectors.quote_history(actor=actor, quote=quote)
     context = {
@@ -883,7 +851,7 @@ def quote_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def quote_status_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    quote: Quote = _get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
+    quote: Quote = get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
     form = QuoteStatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("未知的报价状态"))
@@ -908,7 +876,7 @@ def quote_status_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def quote_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.user
-    quote: Quote = _get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
+    quote: Quote = get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
     try:
         services.quote_delete(actor=actor, quote=quote)
     except NotFound as exc:
@@ -927,7 +895,7 @@ def quote_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 def quote_revisions_view(request: HttpRequest, pk: int) -> HttpResponse:
     """修订历史: every revision, who changed what (old → new), newest first."""
     actor = request.user
-    quote: Quote = _get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
+    quote: Quote = get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
     return render(
         request,
         "quotes/quote_revisions.html",
@@ -943,8 +911,8 @@ def quote_revisions_view(request: HttpRequest, pk: int) -> HttpResponse:
 def quote_revision_view(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """One past (or the current) revision as it was."""
     actor = request.user
-    quote: Quote = _get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
-    doc = _get_or_404(selectors.quote_document, actor=actor, quote=quote, number=number)
+    quote: Quote = get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
+    doc = get_or_404(selectors.quote_document, actor=actor, quote=quote, number=number)
     return render(
         request,
         "quotes/quote_revision.html",
@@ -956,11 +924,11 @@ def quote_revision_view(request: HttpRequest, pk: int, number: int) -> HttpRespo
 def quote_compare_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Two revisions side by side (default: the latest against the one before)."""
     actor = request.user
-    quote: Quote = _get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
+    quote: Quote = get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
     latest = quote.revision
     b = _version(request.GET.get("b")) or latest
     a = _version(request.GET.get("a")) or max(1, b - 1)
-    compare = _get_or_404(selectors.quote_compare, actor=actor, quote=quote, a=a, b=b)
+    compare = get_or_404(selectors.quote_compare, actor=actor, quote=quote, a=a, b=b)
     return render(
         request,
         "quotes/quote_compare.html",
@@ -980,9 +948,9 @@ def quote_compare_view(request: HttpRequest, pk: int) -> HttpResponse:
 def quote_print_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The printable quote (A4; the browser's 打印 / 保存为 PDF). ?rev=n prints revision n."""
     actor = request.user
-    quote: Quote = _get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
+    quote: Quote = get_or_404(selectors.quote_get, actor=actor, quote_id=pk)
     number = _version(request.GET.get("rev"))
-    doc = _get_or_404(selectors.quote_document, actor=actor, quote=quote, number=number)
+    doc = get_or_404(selectors.quote_document, actor=actor, quote=quote, number=number)
     settings = config.quote_settings()
     has_spec = any(line.get("description") for line in doc["lines"])
     has_disc = any(
@@ -1012,7 +980,7 @@ def quote_print_view(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_quotes_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The customer's quotes (fragment on the customer 360 page)."""
     actor = request.user
-    customer = _get_or_404(customer_get, actor=actor, customer_id=pk)
+    customer = get_or_404(customer_get, actor=actor, customer_id=pk)
     return render(
         request,
         "quotes/_customer_quotes.html",
@@ -1031,7 +999,7 @@ def customer_quotes_view(request: HttpRequest, pk: int) -> HttpResponse:
 def opportunity_quotes_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The opportunity's quotes (fragment on the opportunity page)."""
     actor = request.user
-    opportunity = _get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
+    opportunity = get_or_404(selectors.opportunity_get, actor=actor, opportunity_id=pk)
     return render(
         request,
         "quotes/_customer_quotes.html",

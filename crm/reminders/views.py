@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from crm.access.visibility import is_admin
 from crm.core.config import setting_get, setting_set, setting_version
-from crm.core.errors import DomainError, NotFound, StaleVersion
+from crm.core.errors import DomainError, StaleVersion
+from crm.core.viewutils import get_or_404
 from crm.reminders import selectors, services
 from crm.reminders.calendar import CALENDAR
 from crm.reminders.forms import CalendarForm, RuleForm, RunForm
@@ -31,13 +32,6 @@ def _admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
-
-
-def _get_or_404(getter: Callable[..., Any], **kwargs: Any) -> Any:
-    try:
-        return getter(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
 
 
 def _params_summary(rule: Any) -> list[dict[str, Any]]:
@@ -82,7 +76,7 @@ def reminder_rule_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def _toggle(request: HttpRequest) -> HttpResponse:
-    rule = _get_or_404(selectors.rule_get, actor=request.user, rule_id=request.POST.get("rule"))
+    rule = get_or_404(selectors.rule_get, actor=request.user, rule_id=request.POST.get("rule"))
     try:
         version = int(request.POST.get("version") or "")
     except ValueError:
@@ -106,7 +100,7 @@ def _toggle(request: HttpRequest) -> HttpResponse:
 
 @_admin_required
 def reminder_rule_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = _get_or_404(selectors.rule_get, actor=request.user, rule_id=pk)
+    rule = get_or_404(selectors.rule_get, actor=request.user, rule_id=pk)
     condition = condition_get(rule.condition)
     if condition is None:
         raise Http404()
