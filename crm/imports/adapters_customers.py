@@ -81,6 +81,10 @@ CONTACT_FIELD_SPECS = [
 ]
 
 
+# The person fields a contact is created with, in the services' order.
+PERSON_KEYS = ("name", "title", "mobile", "phone", "email", "wechat", "birthday", "role", "notes")
+
+
 def _contact_fields(prefix: str) -> list[FieldDef]:
     out = []
     for key, concept, label, prefixed in CONTACT_FIELD_SPECS:
@@ -1066,21 +1070,7 @@ class CustomerAdapter(Adapter):
         if contact_plan:
             data = contact_plan["data"]
             if contact_plan["op"] == "create":
-                keys = [
-                    k
-                    for k in (
-                        "name",
-                        "title",
-                        "mobile",
-                        "phone",
-                        "email",
-                        "wechat",
-                        "birthday",
-                        "role",
-                        "notes",
-                    )
-                    if data.get(k)
-                ]
+                keys = [k for k in PERSON_KEYS if data.get(k)]
                 created = safe_call(
                     row,
                     lambda: contact_create(
@@ -1480,21 +1470,7 @@ class ContactAdapter(Adapter):
         for row in rows:
             p = row.payload
             if row.action == "create":
-                keys = [
-                    k
-                    for k in (
-                        "name",
-                        "title",
-                        "mobile",
-                        "phone",
-                        "email",
-                        "wechat",
-                        "birthday",
-                        "role",
-                        "notes",
-                    )
-                    if p["contact"].get(k)
-                ]
+                keys = [k for k in PERSON_KEYS if p["contact"].get(k)]
                 contact = safe_call(
                     row,
                     partial(
