@@ -7,4 +7,4 @@ class LeadsConfig(AppConfig):
     verbose_name = "线索"
 
     def ready(self) -> None:
-        from crm.leads import conditions, config, demo, entities, nav  # noqa: F401
+        from crm.leads import conditions, config, demo, entities, exports, nav  # noqa: F401

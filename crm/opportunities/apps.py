@@ -7,4 +7,4 @@ class OpportunitiesConfig(AppConfig):
     verbose_name = "商机"
 
     def ready(self) -> None:
-        from crm.opportunities import demo, entities, nav, reminders  # noqa: F401
+        from crm.opportunities import demo, entities, exports, nav, reminders  # noqa: F401

@@ -7,4 +7,4 @@ class QuotesConfig(AppConfig):
     verbose_name = "产品与报价"
 
     def ready(self) -> None:
-        from crm.quotes import config, demo, entities, jobs, nav  # noqa: F401
+        from crm.quotes import config, demo, entities, exports, jobs, nav  # noqa: F401
